@@ -1,0 +1,32 @@
+"""`keras_fer` / `python -m keras_fer`: one sub-command per module of this package."""
+
+import argparse
+import sys
+
+from keras_fer.cli import info
+
+COMMANDS = {"info": info}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="keras_fer",
+        description="Facial expression recognition with the improved MobileNetV3 (Jiang et al. 2024).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except (ValueError, FileNotFoundError) as error:
+        print(f"keras_fer {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

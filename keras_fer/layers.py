@@ -1,0 +1,322 @@
+"""The network's custom layers, written with `keras.ops` only so they run on every backend.
+
+- `SimAM`: the parameter-free attention of Yang et al. 2021 (the paper's Eq. 6-7).
+- `StridedDilatedConv2D`: a (depthwise) convolution with stride > 1 AND dilation > 1, which
+  `keras.layers.Conv2D` refuses on the TensorFlow backend (the paper's dilated stem, Eq. 1).
+- `DilatedShortcut`: the dilated shortcut branch of the inverted-residual blocks marked
+  "dilation = 2" (dilated depthwise conv -> norm -> optional max-pool -> optional projection).
+- `SqueezeExcite`: MobileNetV3's SE block, for the baseline; parameters match keras.applications.
+- `make_norm`: the one place that turns a norm name into a layer (BN <-> GN switch).
+"""
+
+import math
+
+import keras
+from keras import ops
+
+PACKAGE = "keras_fer"
+
+
+def make_divisible(value, divisor=8, min_value=None):
+    """MobileNet's channel rounding (same as keras.applications' `_depth`)."""
+    min_value = divisor if min_value is None else min_value
+    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * value:
+        rounded += divisor
+    return rounded
+
+
+def group_count(channels, groups):
+    """The largest group count <= `groups` that divides `channels` (GN needs a divisor)."""
+    return math.gcd(channels, groups)
+
+
+def make_norm(kind, channels, groups=8, name=None, gamma_initializer="ones"):
+    """BatchNormalization with keras.applications' MobileNetV3 settings, or GroupNormalization."""
+    if kind == "batch":
+        return keras.layers.BatchNormalization(
+            epsilon=1e-3, momentum=0.999, gamma_initializer=gamma_initializer, name=name
+        )
+    if kind == "group":
+        return keras.layers.GroupNormalization(
+            groups=group_count(channels, groups),
+            epsilon=1e-3,
+            gamma_initializer=gamma_initializer,
+            name=name,
+        )
+    raise ValueError(f"norm must be 'batch' or 'group', got {kind!r}")
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SimAM(keras.layers.Layer):
+    """SimAM attention: out = x * sigmoid(d / (4 (v + lambda)) + 0.5), per channel over H x W.
+
+    d = (x - mean)^2 and v = sum(d) / (H*W - 1). A 1x1 map has no spread; the divisor is clamped
+    to 1 there (v = 0), so the output is x * sigmoid(0.5) instead of NaN.
+    """
+
+    def __init__(self, lambda_=1e-4, **kwargs):
+        super().__init__(**kwargs)
+        self.lambda_ = float(lambda_)
+
+    def call(self, inputs):
+        height, width = ops.shape(inputs)[1], ops.shape(inputs)[2]
+        n = ops.maximum(ops.cast(height * width, inputs.dtype) - 1.0, 1.0)
+        mean = ops.mean(inputs, axis=(1, 2), keepdims=True)
+        d = ops.square(inputs - mean)
+        v = ops.sum(d, axis=(1, 2), keepdims=True) / n
+        e_inv = d / (4.0 * (v + self.lambda_)) + 0.5
+        return inputs * ops.sigmoid(e_inv)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "lambda_": self.lambda_}
+
+
+def same_subsample_offset(size, kernel_size, strides, dilation_rate):
+    """Where a strided SAME convolution's first output sits on the stride-1 SAME output grid.
+
+    Both pad so that out = ceil(size / s); the strided one pads `total // 2` in front, the
+    stride-1 one `(k_eff - 1) // 2`. Output i of the strided conv is output
+    `s*i + offset` of the stride-1 conv.
+    """
+    k_eff = (kernel_size - 1) * dilation_rate + 1
+    out = -(-size // strides)
+    pad_front_strided = max((out - 1) * strides + k_eff - size, 0) // 2
+    pad_front_dense = (k_eff - 1) // 2
+    return pad_front_dense - pad_front_strided
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class StridedDilatedConv2D(keras.layers.Layer):
+    """Conv2D / DepthwiseConv2D with SAME padding, stride s and dilation d, both possibly > 1.
+
+    Exact Eq. 1 of the paper at every s-th position. When d == s (the paper's 2 and 2) every tap of
+    one output reads input positions of one parity, so the result is a plain stride-1, dilation-1
+    convolution of the input subsampled at that parity: 1/s^2 of the work. Otherwise it computes the
+    dense stride-1 dilated convolution and subsamples it with the SAME alignment.
+    """
+
+    def __init__(
+        self,
+        filters=None,
+        kernel_size=3,
+        strides=2,
+        dilation_rate=2,
+        depthwise=False,
+        use_bias=False,
+        kernel_initializer="glorot_uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not depthwise and not filters:
+            raise ValueError("filters is required unless depthwise=True")
+        self.filters = None if depthwise else int(filters)
+        self.kernel_size = int(kernel_size)
+        self.strides = int(strides)
+        self.dilation_rate = int(dilation_rate)
+        self.depthwise = bool(depthwise)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        k = self.kernel_size
+        shape = (k, k, channels, 1) if self.depthwise else (k, k, channels, self.filters)
+        self.kernel = self.add_weight(name="kernel", shape=shape, initializer=self.kernel_initializer)
+        out_channels = channels if self.depthwise else self.filters
+        self.bias = (
+            self.add_weight(name="bias", shape=(out_channels,), initializer="zeros")
+            if self.use_bias
+            else None
+        )
+
+    def _conv(self, x, dilation):
+        if self.depthwise:
+            return ops.depthwise_conv(x, self.kernel, 1, "same", dilation_rate=dilation)
+        return ops.conv(x, self.kernel, 1, "same", dilation_rate=dilation)
+
+    def call(self, inputs):
+        s, d, k = self.strides, self.dilation_rate, self.kernel_size
+        h_off, w_off = (
+            same_subsample_offset(size, k, s, d) for size in self._spatial(inputs)
+        )
+        if s == 1:
+            out = self._conv(inputs, d)
+        elif d == s:
+            # Taps sit at s*i + offset + d*t: one parity class, a dense conv on the subsampled grid.
+            out = self._conv(inputs[:, h_off::s, w_off::s, :], 1)
+        else:
+            out = self._conv(inputs, d)[:, h_off::s, w_off::s, :]
+        if self.bias is not None:
+            out = out + self.bias
+        return out
+
+    @staticmethod
+    def _spatial(inputs):
+        # Static sizes where known (always, inside the functional model), so slicing stays static.
+        return [
+            dim if dim is not None else ops.shape(inputs)[axis]
+            for axis, dim in ((1, inputs.shape[1]), (2, inputs.shape[2]))
+        ]
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        out = lambda n: None if n is None else -(-n // self.strides)  # noqa: E731
+        return (batch, out(height), out(width), channels if self.depthwise else self.filters)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "dilation_rate": self.dilation_rate,
+            "depthwise": self.depthwise,
+            "use_bias": self.use_bias,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+        }
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class DilatedShortcut(keras.layers.Layer):
+    """The shortcut branch of a block marked "dilation = 2" (SPEC, Table 2).
+
+    3x3 depthwise conv, dilation d, at the block's stride (no bias) -> norm -> [3x3 max-pool,
+    stride 1, SAME] -> [1x1 conv to `filters` -> norm, when channels change]. Added to the main
+    branch in place of the identity shortcut.
+
+    `kernel_init="dirac"` starts the depthwise kernel as the identity (centre tap 1), so the branch
+    begins as a normalised copy of its input, like the identity shortcut it replaces.
+    """
+
+    def __init__(
+        self,
+        filters,
+        strides=1,
+        dilation_rate=2,
+        maxpool=True,
+        norm="group",
+        groups=8,
+        kernel_init="glorot_uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.strides = int(strides)
+        self.dilation_rate = int(dilation_rate)
+        self.maxpool = bool(maxpool)
+        self.norm = norm
+        self.groups = int(groups)
+        self.kernel_init = kernel_init
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        initializer = DiracDepthwise() if self.kernel_init == "dirac" else self.kernel_init
+        self.conv = StridedDilatedConv2D(
+            kernel_size=3,
+            strides=self.strides,
+            dilation_rate=self.dilation_rate,
+            depthwise=True,
+            kernel_initializer=initializer,
+            name="dilated_depthwise",
+        )
+        self.conv_norm = make_norm(self.norm, channels, self.groups, name="dilated_norm")
+        self.pool = (
+            keras.layers.MaxPooling2D(3, strides=1, padding="same", name="maxpool")
+            if self.maxpool
+            else None
+        )
+        self.project = None
+        if channels != self.filters:
+            self.project = keras.layers.Conv2D(
+                self.filters, 1, use_bias=False, name="project"
+            )
+            self.project_norm = make_norm(self.norm, self.filters, self.groups, name="project_norm")
+        shape = input_shape
+        for layer in self._sublayers():
+            layer.build(shape)
+            shape = layer.compute_output_shape(shape)
+
+    def _sublayers(self):
+        layers = [self.conv, self.conv_norm]
+        if self.pool is not None:
+            layers.append(self.pool)
+        if self.project is not None:
+            layers += [self.project, self.project_norm]
+        return layers
+
+    def call(self, inputs, training=None):
+        x = inputs
+        for layer in self._sublayers():
+            x = layer(x, training=training)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, _ = input_shape
+        out = lambda n: None if n is None else -(-n // self.strides)  # noqa: E731
+        return (batch, out(height), out(width), self.filters)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "strides": self.strides,
+            "dilation_rate": self.dilation_rate,
+            "maxpool": self.maxpool,
+            "norm": self.norm,
+            "groups": self.groups,
+            "kernel_init": self.kernel_init,
+        }
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class DiracDepthwise(keras.initializers.Initializer):
+    """Identity depthwise kernel: 1 at the centre tap of every channel, 0 elsewhere."""
+
+    def __call__(self, shape, dtype=None):
+        k = shape[0]
+        centre = ops.one_hot(k * k // 2, k * k, dtype=dtype or "float32")
+        return ops.tile(ops.reshape(centre, (k, k, 1, 1)), (1, 1, shape[2], shape[3]))
+
+    def get_config(self):
+        return {}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SqueezeExcite(keras.layers.Layer):
+    """MobileNetV3's SE: global pool -> 1x1 conv (C/4, ReLU) -> 1x1 conv (C, hard sigmoid) -> scale.
+
+    Same weights as keras.applications.MobileNetV3Large's SE (bias on both convs), so the baseline's
+    parameter count matches it exactly.
+    """
+
+    def __init__(self, channels, ratio=0.25, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = int(channels)
+        self.ratio = float(ratio)
+
+    @property
+    def reduced_channels(self):
+        return make_divisible(self.channels * self.ratio)
+
+    def build(self, input_shape):
+        self.reduce = keras.layers.Conv2D(self.reduced_channels, 1, name="reduce")
+        self.expand = keras.layers.Conv2D(self.channels, 1, name="expand")
+        pooled = (input_shape[0], 1, 1, input_shape[-1])
+        self.reduce.build(pooled)
+        self.expand.build((input_shape[0], 1, 1, self.reduced_channels))
+
+    def call(self, inputs):
+        scale = ops.mean(inputs, axis=(1, 2), keepdims=True)
+        scale = ops.relu(self.reduce(scale))
+        scale = ops.relu6(self.expand(scale) + 3.0) / 6.0
+        return inputs * scale
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels, "ratio": self.ratio}

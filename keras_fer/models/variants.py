@@ -1,0 +1,22 @@
+"""Named variants: the baseline and the ablation steps of the paper's Table 4, as builder arguments."""
+
+VARIANTS = {
+    "mobilenetv3_large": dict(stem_dilation=1, shortcut="identity", attention="se", norm="batch"),
+    "first_conv": dict(stem_dilation=2, shortcut="identity", attention="simam", norm="group"),
+    "shortcut": dict(stem_dilation=1, shortcut="dilated", attention="simam", norm="group"),
+    "first_conv_shortcut": dict(stem_dilation=2, shortcut="dilated", attention="simam", norm="group"),
+    "improved": dict(stem_dilation=2, shortcut="dilated_maxpool", attention="simam", norm="group"),
+}
+
+
+def variant_names():
+    return list(VARIANTS)
+
+
+def variant_arguments(name):
+    try:
+        return dict(VARIANTS[name])
+    except KeyError:
+        raise ValueError(
+            f"unknown model {name!r}; choose one of: {', '.join(VARIANTS)}"
+        ) from None

@@ -1,0 +1,29 @@
+"""The layer and builder tests again on the other Keras backends, each in its own interpreter."""
+
+import os
+import subprocess
+import sys
+
+import keras
+import pytest
+
+from conftest import ROOT, backend_available
+
+PORTABLE_TESTS = ["tests/test_layers.py", "tests/test_models.py"]
+
+
+@pytest.mark.parametrize("other", ["jax", "torch"])
+def test_layers_and_builder_on_backend(other):
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the backend matrix is driven from the TensorFlow run")
+    if not backend_available(other):
+        if other == "jax" or os.environ.get("CI", "").lower() == "true" and other == "jax":
+            pytest.fail("jax is a pinned dependency and must be installed")
+        pytest.skip(f"{other} is not installed (optional backend)")
+    env = {**os.environ, "KERAS_BACKEND": other}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *PORTABLE_TESTS],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert " passed" in result.stdout and "skipped" not in result.stdout.splitlines()[-1]

@@ -1,0 +1,46 @@
+"""`keras_fer info` (console script and `python -m keras_fer`)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from test_models import PARAMS_224_7
+
+
+def keras_fer_cli(*args):
+    return subprocess.run([sys.executable, "-m", "keras_fer", *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.mark.parametrize("name", ["improved", "mobilenetv3_large"])
+def test_info_json(name):
+    result = keras_fer_cli("info", "--model", name, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["model"] == name
+    assert report["params"] == PARAMS_224_7[name]
+    assert report["input_shape"] == [224, 224, 3] and report["classes"] == 7
+    assert len(report["blocks"]) == 1 + 15 + 4
+    # Table 1 for this network: 2C^2/r over the 8 attention blocks (C = 72, 120, 120, 480, 672,
+    # 672, 960, 960), r = 4.
+    expected = sum(2 * c * c // 4 for c in (72, 120, 120, 480, 672, 672, 960, 960))
+    assert report["attention_cost"]["se_params_2c2_over_r"] == expected
+
+
+def test_info_table_follows_input_size_and_classes():
+    result = keras_fer_cli("info", "--model", "improved", "--input-size", "96", "--classes", "8")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("improved: 2,736,488 parameters")
+    table = [line.split() for line in lines[3:23]]
+    assert table[0][0] == "96x96x3" and table[-1][0] == "1x1x1280"
+    assert [row[0] for row in table[13:15]] == ["6x6x112", "3x3x160"]  # block 13 has stride 2
+    assert "SimAM costs 0" in result.stdout
+
+
+def test_info_rejects_unknown_model():
+    result = keras_fer_cli("info", "--model", "resnet50")
+    assert result.returncode == 2
+    assert "invalid choice: 'resnet50'" in result.stderr

@@ -1,0 +1,178 @@
+"""Custom layers against independent NumPy references (the paper's equations)."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_fer.layers import (
+    DilatedShortcut,
+    DiracDepthwise,
+    SimAM,
+    SqueezeExcite,
+    StridedDilatedConv2D,
+)
+
+
+def simam_reference(x, lam=1e-4):
+    """Eq. 6-7 of the paper, SimAM's published formula, per sample and channel."""
+    out = np.empty_like(x, dtype=np.float64)
+    n_batch, height, width, channels = x.shape
+    for b in range(n_batch):
+        for c in range(channels):
+            plane = x[b, :, :, c].astype(np.float64)
+            d = (plane - plane.mean()) ** 2
+            n = max(height * width - 1, 1)
+            e_inv = d / (4 * (d.sum() / n + lam)) + 0.5
+            out[b, :, :, c] = plane / (1 + np.exp(-e_inv))
+    return out
+
+
+def conv_same_reference(x, kernel, stride, dilation, depthwise=False):
+    """Eq. 1 of the paper, by direct loops, with TensorFlow's SAME padding."""
+    n_batch, height, width, channels = x.shape
+    k = kernel.shape[0]
+    k_eff = (k - 1) * dilation + 1
+
+    def pads(size):
+        out = -(-size // stride)
+        total = max((out - 1) * stride + k_eff - size, 0)
+        return out, total // 2, total - total // 2
+
+    out_h, top, bottom = pads(height)
+    out_w, left, right = pads(width)
+    padded = np.pad(x.astype(np.float64), ((0, 0), (top, bottom), (left, right), (0, 0)))
+    out_channels = channels if depthwise else kernel.shape[3]
+    out = np.zeros((n_batch, out_h, out_w, out_channels))
+    for p in range(out_h):
+        for q in range(out_w):
+            for h in range(k):
+                for j in range(k):
+                    pixel = padded[:, stride * p + dilation * h, stride * q + dilation * j, :]
+                    if depthwise:
+                        out[:, p, q, :] += pixel * kernel[h, j, :, 0]
+                    else:
+                        out[:, p, q, :] += pixel @ kernel[h, j]
+    return out
+
+
+def test_simam_matches_equations_on_random_input():
+    x = np.random.default_rng(0).normal(size=(2, 7, 5, 6)).astype("float32") * 3
+    got = keras.ops.convert_to_numpy(SimAM()(x))
+    assert np.max(np.abs(got - simam_reference(x))) <= 1e-5
+
+
+def test_simam_lambda_is_used():
+    x = np.random.default_rng(1).normal(size=(1, 4, 4, 3)).astype("float32")
+    got = keras.ops.convert_to_numpy(SimAM(lambda_=0.5)(x))
+    assert np.max(np.abs(got - simam_reference(x, lam=0.5))) <= 1e-5
+    assert np.max(np.abs(got - simam_reference(x))) > 1e-3
+
+
+def test_simam_single_position_is_finite():
+    x = np.random.default_rng(2).normal(size=(3, 1, 1, 8)).astype("float32")
+    got = keras.ops.convert_to_numpy(SimAM()(x))
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, x / (1 + np.exp(-0.5)), atol=1e-6)
+    np.testing.assert_allclose(got, simam_reference(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("size", [(8, 8), (9, 9), (10, 7), (5, 6)])
+@pytest.mark.parametrize("depthwise", [False, True])
+def test_strided_dilated_conv_matches_eq1(size, depthwise):
+    rng = np.random.default_rng(sum(size))
+    x = rng.normal(size=(2, *size, 3)).astype("float32")
+    layer = StridedDilatedConv2D(4, 3, strides=2, dilation_rate=2, depthwise=depthwise)
+    got = keras.ops.convert_to_numpy(layer(x))
+    kernel = keras.ops.convert_to_numpy(layer.kernel)
+    want = conv_same_reference(x, kernel, 2, 2, depthwise)
+    assert got.shape == want.shape == (2, -(-size[0] // 2), -(-size[1] // 2), 3 if depthwise else 4)
+    assert np.max(np.abs(got - want)) <= 1e-5
+
+
+@pytest.mark.parametrize("stride,dilation", [(2, 3), (3, 2), (1, 2)])
+def test_strided_dilated_conv_general_path(stride, dilation):
+    x = np.random.default_rng(5).normal(size=(1, 11, 12, 2)).astype("float32")
+    layer = StridedDilatedConv2D(3, 3, strides=stride, dilation_rate=dilation, use_bias=True,
+                                 kernel_initializer="he_normal")
+    layer.build(x.shape)
+    layer.bias.assign(np.array([0.5, -1.0, 2.0], "float32"))
+    got = keras.ops.convert_to_numpy(layer(x))
+    want = conv_same_reference(x, keras.ops.convert_to_numpy(layer.kernel), stride, dilation)
+    assert np.max(np.abs(got - (want + [0.5, -1.0, 2.0]))) <= 1e-5
+
+
+def test_stem_is_not_a_plain_strided_conv():
+    # Guards against silently dropping the dilation: the result differs from dilation 1.
+    x = np.random.default_rng(3).normal(size=(1, 8, 8, 3)).astype("float32")
+    layer = StridedDilatedConv2D(4, 3, strides=2, dilation_rate=2)
+    got = keras.ops.convert_to_numpy(layer(x))
+    plain = conv_same_reference(x, keras.ops.convert_to_numpy(layer.kernel), 2, 1)
+    assert np.max(np.abs(got - plain)) > 1e-2
+
+
+@pytest.mark.parametrize("maxpool", [False, True])
+def test_dilated_shortcut_identity_channels(maxpool):
+    x = np.random.default_rng(4).normal(size=(2, 6, 6, 8)).astype("float32")
+    branch = DilatedShortcut(8, strides=1, maxpool=maxpool, norm="group", groups=4)
+    got = keras.ops.convert_to_numpy(branch(x))
+    conv = conv_same_reference(x, keras.ops.convert_to_numpy(branch.conv.kernel), 1, 2, depthwise=True)
+    # GroupNorm, 4 groups of 2 channels, gamma 1, beta 0, epsilon 1e-3.
+    grouped = conv.reshape(2, 6, 6, 4, 2)
+    mean = grouped.mean(axis=(1, 2, 4), keepdims=True)
+    var = grouped.var(axis=(1, 2, 4), keepdims=True)
+    want = ((grouped - mean) / np.sqrt(var + 1e-3)).reshape(conv.shape)
+    if maxpool:
+        padded = np.pad(want, ((0, 0), (1, 1), (1, 1), (0, 0)), constant_values=-np.inf)
+        want = np.max([padded[:, i:i + 6, j:j + 6] for i in range(3) for j in range(3)], axis=0)
+    assert np.max(np.abs(got - want)) <= 1e-4
+    assert branch.count_params() == 9 * 8 + 2 * 8
+
+
+def test_dilated_shortcut_projects_when_shape_changes():
+    x = np.random.default_rng(6).normal(size=(2, 7, 7, 16)).astype("float32")
+    branch = DilatedShortcut(24, strides=2, norm="batch")
+    assert tuple(branch(x).shape) == (2, 4, 4, 24)
+    # depthwise 9*16, BN 4*16, 1x1 projection 16*24, BN 4*24
+    assert branch.count_params() == 9 * 16 + 4 * 16 + 16 * 24 + 4 * 24
+
+
+def test_dirac_init_makes_the_branch_a_normalised_copy():
+    x = np.random.default_rng(7).normal(size=(1, 5, 5, 4)).astype("float32")
+    branch = DilatedShortcut(4, maxpool=False, groups=4, kernel_init="dirac")
+    got = keras.ops.convert_to_numpy(branch(x))
+    mean, std = x.mean(axis=(1, 2), keepdims=True), np.sqrt(x.var(axis=(1, 2), keepdims=True) + 1e-3)
+    np.testing.assert_allclose(got, (x - mean) / std, atol=1e-4)
+    kernel = keras.ops.convert_to_numpy(DiracDepthwise()((3, 3, 2, 1)))
+    assert kernel.sum() == 2 and kernel[1, 1, :, 0].tolist() == [1.0, 1.0]
+
+
+def test_squeeze_excite_reference_and_params():
+    x = np.random.default_rng(8).normal(size=(2, 4, 4, 16)).astype("float32")
+    se = SqueezeExcite(16)
+    got = keras.ops.convert_to_numpy(se(x))
+    w1, b1 = (keras.ops.convert_to_numpy(w) for w in se.reduce.weights)
+    w2, b2 = (keras.ops.convert_to_numpy(w) for w in se.expand.weights)
+    pooled = x.mean(axis=(1, 2))
+    hidden = np.maximum(pooled @ w1[0, 0] + b1, 0)
+    scale = np.clip(hidden @ w2[0, 0] + b2 + 3, 0, 6) / 6
+    np.testing.assert_allclose(got, x * scale[:, None, None, :], atol=1e-5)
+    assert se.count_params() == 16 * 8 + 8 + 8 * 16 + 16
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        SimAM(lambda_=0.01),
+        StridedDilatedConv2D(5, 3, strides=2, dilation_rate=2, use_bias=True),
+        DilatedShortcut(12, strides=2, maxpool=True, norm="group", groups=4, kernel_init="dirac"),
+        SqueezeExcite(8, ratio=0.5),
+    ],
+    ids=lambda layer: type(layer).__name__,
+)
+def test_config_round_trip(layer):
+    config = layer.get_config()
+    clone = type(layer).from_config(config)
+    assert clone.get_config() == config
+    serialized = keras.saving.serialize_keras_object(layer)
+    assert serialized["registered_name"].startswith("keras_fer>")
+    assert keras.saving.deserialize_keras_object(serialized).get_config() == config

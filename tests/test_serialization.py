@@ -1,0 +1,67 @@
+"""`.keras` files: saved in one process, loaded in a fresh one with only `import keras_fer`."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import keras_fer
+from conftest import backend_available, run_python
+
+LOAD_AND_PREDICT = """
+import json, sys
+import numpy as np
+import keras
+import keras_fer  # registers the custom layers; no custom_objects
+model = keras.models.load_model({path!r}, safe_mode=True)
+x = np.load({inputs!r})
+np.save({outputs!r}, keras.ops.convert_to_numpy(model.predict(x, verbose=0)))
+print(json.dumps({{"backend": keras.backend.backend(), "name": model.name}}))
+"""
+
+
+def save_with_predictions(tmp_path, name, **arguments):
+    keras.utils.set_random_seed(1)
+    model = keras_fer.build_variant(name, **arguments)
+    size, channels = model.input_shape[1], model.input_shape[3]
+    x = np.random.default_rng(0).uniform(0, 255, (4, size, size, channels)).astype("float32")
+    # Move every weight (norm statistics included) off its initial value, keeping variances > 0.
+    rng = np.random.default_rng(2)
+    model.set_weights([
+        w * rng.uniform(0.5, 1.5, w.shape) + (w == 0) * rng.normal(0, 0.05, w.shape)
+        for w in model.get_weights()
+    ])
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    np.save(tmp_path / "x.npy", x)
+    return path, x, model.predict(x, verbose=0)
+
+
+@pytest.mark.parametrize(
+    "name,arguments",
+    [("improved", dict(input_size=48, classes=7, shortcut_init="dirac")),
+     ("mobilenetv3_large", dict(input_size=64, input_channels=1, classes=8))],
+)
+def test_fresh_process_loads_identical_model(tmp_path, name, arguments):
+    path, _, expected = save_with_predictions(tmp_path, name, **arguments)
+    out = tmp_path / "out.npy"
+    info = json.loads(run_python(LOAD_AND_PREDICT.format(
+        path=str(path), inputs=str(tmp_path / "x.npy"), outputs=str(out))).strip().splitlines()[-1])
+    assert info["name"] == name
+    np.testing.assert_array_equal(np.load(out), expected)
+
+
+@pytest.mark.parametrize("other", ["jax", "tensorflow", "torch"])
+def test_model_loads_on_another_backend(tmp_path, other):
+    if other == keras.backend.backend():
+        pytest.skip(f"already running on {other}")
+    if not backend_available(other):
+        pytest.skip(f"{other} is not installed (optional backend)")
+    path, _, expected = save_with_predictions(tmp_path, "improved", input_size=48, classes=7)
+    out = tmp_path / "out.npy"
+    info = json.loads(run_python(LOAD_AND_PREDICT.format(
+        path=str(path), inputs=str(tmp_path / "x.npy"), outputs=str(out)), backend=other
+    ).strip().splitlines()[-1])
+    assert info["backend"] == other
+    np.testing.assert_allclose(np.load(out), expected, atol=1e-5)

@@ -103,9 +103,10 @@ def test_every_variant_trains(name):
     x = rng.uniform(0, 60, (16, 48, 48, 3)).astype("float32")
     for i, label in enumerate(labels):
         x[i, label * 12:(label + 1) * 12] += 180
-    model = keras_fer.build_variant(name, input_size=48, classes=4)
+    # No dropout: the test is about the optimisation, and dropout noise makes the loss jumpy.
+    model = keras_fer.build_variant(name, input_size=48, classes=4, dropout=0.0)
     # SGD traces in a third of the time Adam does on the TF backend (many variables).
-    model.compile(keras.optimizers.SGD(0.01, momentum=0.9), "sparse_categorical_crossentropy")
+    model.compile(keras.optimizers.SGD(0.005, momentum=0.9), "sparse_categorical_crossentropy")
     losses = [float(model.train_on_batch(x, labels)) for _ in range(20)]
     assert np.all(np.isfinite(losses))
     assert np.mean(losses[-3:]) < 0.5 * np.mean(losses[:3]), losses

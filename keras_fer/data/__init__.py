@@ -1,0 +1,25 @@
+"""Data sets as labelled uint8 faces, their splits, and input pipelines for `model.fit`."""
+
+from keras_fer.data.fer2013 import load_fer2013
+from keras_fer.data.ferplus import load_ferplus
+from keras_fer.data.folder import load_folder
+from keras_fer.data.images import BadInputError, decode_image, equalize_hist
+from keras_fer.data.labeled import LabeledImages
+from keras_fer.data.rafd import load_rafd
+from keras_fer.data.splits import make_splits
+
+DATASETS = ("fer2013", "ferplus", "rafd", "folder")
+
+
+def load_dataset(kind, path, on_bad="error", equalize=True, **options):
+    """{split name: LabeledImages} for one of DATASETS."""
+    loaders = {"fer2013": load_fer2013, "ferplus": load_ferplus, "rafd": load_rafd, "folder": load_folder}
+    if kind not in loaders:
+        raise ValueError(f"unknown dataset {kind!r}; choose one of {', '.join(DATASETS)}")
+    return loaders[kind](path, on_bad=on_bad, equalize=equalize, **options)
+
+
+__all__ = [
+    "BadInputError", "DATASETS", "LabeledImages", "decode_image", "equalize_hist", "load_dataset",
+    "load_fer2013", "load_ferplus", "load_folder", "load_rafd", "make_splits",
+]

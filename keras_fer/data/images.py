@@ -1,0 +1,115 @@
+"""Decoding images and the one face preprocessing shared by training, evaluation and inference.
+
+Faces are stored as uint8 grayscale (H, W) arrays. Histogram equalization (on by default) makes
+FER2013's original pixels, the Kaggle JPEGs (which are mostly equalized already) and camera crops
+look alike; it is recorded with every model so inference repeats it.
+"""
+
+import io
+import pathlib
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+class BadInputError(ValueError):
+    """A file or row that cannot be used; the message names it and says what is wrong."""
+
+
+def equalize_hist(image):
+    """cv2.equalizeHist for one uint8 grayscale image, in NumPy."""
+    image = np.asarray(image, dtype=np.uint8)
+    hist = np.bincount(image.ravel(), minlength=256)
+    first = int(np.flatnonzero(hist)[0])
+    if hist[first] == image.size:  # one grey level: cv2 returns it unchanged
+        return image.copy()
+    scale = 255.0 / (image.size - hist[first])
+    lut = np.clip(np.rint((np.cumsum(hist) - hist[first]) * scale), 0, 255).astype(np.uint8)
+    return lut[image]
+
+
+def to_grayscale(image):
+    """PIL image of any mode (RGB, RGBA, CMYK, 16-bit, palette) -> uint8 grayscale array."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        high = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
+        return np.clip(np.rint(array * 255.0 / high), 0, 255).astype(np.uint8)
+    if image.mode in ("RGBA", "LA", "P", "PA"):
+        image = image.convert("RGBA")
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image)
+    return np.asarray(image.convert("L"), dtype=np.uint8)
+
+
+def decode_image(path, size=None):
+    """Read one image file as uint8 grayscale, optionally resized to size x size (bilinear)."""
+    path = pathlib.Path(path)
+
+    def load(path):
+        with Image.open(io.BytesIO(path.read_bytes())) as image:
+            image.load()
+            if size is not None and image.size != (size, size):
+                image = ImageOps.exif_transpose(image).resize((size, size), Image.BILINEAR)
+            return to_grayscale(image)
+
+    return _named_errors(load, path)
+
+
+def decode_many(paths, size=None, on_bad="error", workers=8, loader=None):
+    """Decode files in parallel. Returns (images, kept_indices, bad) where bad = [(path, reason)].
+
+    on_bad="error" raises BadInputError for the first bad file; "skip" leaves it out and reports it.
+    `loader(path)` replaces `decode_image(path, size)` (its errors are reported the same way).
+    """
+    _check_on_bad(on_bad)
+    load = loader or (lambda path: decode_image(path, size))
+
+    def one(path):
+        try:
+            return _named_errors(load, path), None
+        except BadInputError as error:
+            if on_bad == "error":
+                raise
+            return None, str(error)
+
+    with ThreadPoolExecutor(workers) as pool:
+        results = list(pool.map(one, paths))
+    images, kept, bad = [], [], []
+    for index, (image, error) in enumerate(results):
+        if error is None:
+            images.append(image)
+            kept.append(index)
+        else:
+            bad.append((str(paths[index]), error))
+    shapes = {image.shape for image in images}
+    if size is None and len(shapes) > 1:
+        raise BadInputError(f"images have different sizes {sorted(shapes)[:3]}...; pass size=")
+    array = np.stack(images) if images else np.zeros((0, size or 0, size or 0), np.uint8)
+    return array, kept, bad
+
+
+def _named_errors(load, path):
+    try:
+        return load(path)
+    except BadInputError:
+        raise
+    except FileNotFoundError:
+        raise BadInputError(f"{path}: file not found") from None
+    except UnidentifiedImageError:
+        raise BadInputError(f"{path}: not an image file (cannot identify its format)") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise BadInputError(f"{path}: corrupt or truncated image ({error})") from None
+
+
+def _check_on_bad(on_bad):
+    if on_bad not in ("error", "skip"):
+        raise ValueError(f"on_bad must be 'error' or 'skip', got {on_bad!r}")
+
+
+def list_images(folder):
+    """Image files directly inside `folder`, sorted by name (non-image names are not images)."""
+    return sorted(p for p in pathlib.Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)

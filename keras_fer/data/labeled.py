@@ -1,0 +1,118 @@
+"""`LabeledImages`: decoded faces with their labels, class names and source files, kept together."""
+
+import dataclasses
+import hashlib
+import json
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class LabeledImages:
+    """uint8 grayscale faces (N, H, W) with integer labels (N,) or soft labels (N, classes).
+
+    `files` names where each image came from (a path, or `file.csv:row`); `skipped` lists the
+    inputs left out with on_bad="skip", as (source, reason).
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: tuple
+    files: list
+    skipped: list = dataclasses.field(default_factory=list)
+    preprocessing: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        self.class_names = tuple(self.class_names)
+        if not (len(self.images) == len(self.labels) == len(self.files)):
+            raise ValueError("images, labels and files must have the same length")
+
+    def __len__(self):
+        return len(self.images)
+
+    @property
+    def soft(self):
+        return self.labels.ndim == 2
+
+    @property
+    def hard_labels(self):
+        return np.argmax(self.labels, axis=1) if self.soft else self.labels
+
+    def subset(self, indices):
+        indices = np.asarray(indices, dtype=np.int64)
+        return dataclasses.replace(
+            self,
+            images=self.images[indices],
+            labels=self.labels[indices],
+            files=[self.files[i] for i in indices],
+            skipped=list(self.skipped),
+        )
+
+    def counts(self):
+        """Images per class name (majority class for soft labels)."""
+        counts = np.bincount(self.hard_labels, minlength=len(self.class_names))
+        return dict(zip(self.class_names, counts.tolist()))
+
+    def class_weights(self):
+        """Balanced weights n / (classes * count_c), as sklearn's "balanced"; for model.fit."""
+        counts = np.bincount(self.hard_labels, minlength=len(self.class_names)).astype(np.float64)
+        weights = len(self) / (len(self.class_names) * np.maximum(counts, 1))
+        return {i: float(w) for i, w in enumerate(weights)}
+
+    def fingerprint(self):
+        """Hash of the file list and labels: two runs with the same hash saw the same data."""
+        digest = hashlib.sha256(json.dumps([self.files, self.class_names]).encode())
+        digest.update(np.ascontiguousarray(self.labels).tobytes())
+        return digest.hexdigest()[:16]
+
+    def relabel(self, class_names):
+        """The same images with labels re-indexed to `class_names` (matched by name, not position)."""
+        missing = [name for name in self.class_names if name not in class_names]
+        if missing:
+            raise ValueError(
+                f"classes {missing} of the data are not among {list(class_names)}"
+            )
+        order = [list(class_names).index(name) for name in self.class_names]
+        if self.soft:
+            labels = np.zeros((len(self), len(class_names)), self.labels.dtype)
+            labels[:, order] = self.labels
+        else:
+            labels = np.asarray(order)[self.labels]
+        return dataclasses.replace(self, labels=labels, class_names=tuple(class_names))
+
+    def save_npz(self, path):
+        """A compressed cache (uint8 images): loads with `load_npz` without TensorFlow."""
+        np.savez_compressed(
+            path,
+            images=self.images,
+            labels=self.labels,
+            class_names=np.array(self.class_names),
+            files=np.array(self.files),
+            preprocessing=json.dumps(self.preprocessing),
+        )
+
+    @classmethod
+    def load_npz(cls, path):
+        with np.load(path, allow_pickle=False) as data:
+            return cls(
+                images=data["images"],
+                labels=data["labels"],
+                class_names=tuple(str(c) for c in data["class_names"]),
+                files=[str(f) for f in data["files"]],
+                preprocessing=json.loads(str(data["preprocessing"])),
+            )
+
+
+def concatenate(parts):
+    """One LabeledImages from several with the same classes (e.g. train + test for a re-split)."""
+    names = {part.class_names for part in parts}
+    if len(names) != 1:
+        raise ValueError(f"cannot concatenate data with different classes: {names}")
+    return LabeledImages(
+        images=np.concatenate([p.images for p in parts]),
+        labels=np.concatenate([p.labels for p in parts]),
+        class_names=parts[0].class_names,
+        files=[f for p in parts for f in p.files],
+        skipped=[s for p in parts for s in p.skipped],
+        preprocessing=parts[0].preprocessing,
+    )

@@ -1,0 +1,159 @@
+"""From stored faces (uint8, H x W) to model inputs, and batches for `model.fit`.
+
+The value range every model of this package expects: float32 pixels in [0, 255], shape
+(S, S, C) with C = 1 or the grey channel replicated to 3 (the model rescales to [-1, 1] itself).
+
+Two feeds, one set of Keras layers:
+- `tf_dataset`: tf.data (TensorFlow backend) — batch, then augment + resize in parallel map calls
+  with the layers below, prefetch.
+- `ArrayBatches` + `with_input_layers`: NumPy batches of stored faces for any backend (JAX on a
+  GPU), with resizing and augmentation as the first layers of the training model.
+"""
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_fer.layers import PACKAGE
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ToModelInput(keras.layers.Layer):
+    """(N, H, W, 1) pixels in [0, 255] -> (N, size, size, channels) float32, bilinear resize."""
+
+    def __init__(self, size, channels=3, **kwargs):
+        super().__init__(**kwargs)
+        self.size = int(size)
+        self.channels = int(channels)
+
+    def call(self, images):
+        images = ops.cast(images, "float32")
+        if images.shape[1] != self.size or images.shape[2] != self.size:
+            images = ops.image.resize(images, (self.size, self.size), interpolation="bilinear")
+        if self.channels == 3 and images.shape[-1] == 1:
+            images = ops.repeat(images, 3, axis=-1)
+        return images
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.size, self.size, self.channels)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "channels": self.channels}
+
+
+def to_model_input(faces, size, channels=3):
+    """NumPy uint8 faces (N, H, W) or (H, W) -> float32 model input (N, size, size, channels)."""
+    faces = np.asarray(faces)
+    if faces.ndim == 2:
+        faces = faces[None]
+    return keras.ops.convert_to_numpy(ToModelInput(size, channels)(faces[..., None].astype("float32")))
+
+
+AUGMENTATIONS = {
+    "none": [],
+    # Geometric jitter that keeps a face a face: mirror, +-10 deg, +-10 % zoom and shift.
+    "standard": [
+        lambda seed: keras.layers.RandomFlip("horizontal", seed=seed),
+        lambda seed: keras.layers.RandomRotation(10 / 360, fill_mode="reflect", seed=seed),
+        lambda seed: keras.layers.RandomZoom(0.1, fill_mode="reflect", seed=seed),
+        lambda seed: keras.layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed),
+    ],
+    "strong": [
+        lambda seed: keras.layers.RandomFlip("horizontal", seed=seed),
+        lambda seed: keras.layers.RandomRotation(15 / 360, fill_mode="reflect", seed=seed),
+        lambda seed: keras.layers.RandomZoom((-0.2, 0.15), fill_mode="reflect", seed=seed),
+        lambda seed: keras.layers.RandomTranslation(0.12, 0.12, fill_mode="reflect", seed=seed),
+        lambda seed: keras.layers.RandomContrast(0.3, value_range=(0, 255), seed=seed),
+        lambda seed: keras.layers.RandomBrightness(0.2, value_range=(0, 255), seed=seed),
+    ],
+}
+
+
+def augmentation(kind="standard", seed=None):
+    """The augmentation layers (active only in training) as one Sequential, or None for "none"."""
+    if kind not in AUGMENTATIONS:
+        raise ValueError(f"augmentation must be one of {', '.join(AUGMENTATIONS)}, got {kind!r}")
+    layers = [make(None if seed is None else seed + i) for i, make in enumerate(AUGMENTATIONS[kind])]
+    return keras.Sequential(layers, name=f"augment_{kind}") if layers else None
+
+
+def one_hot_labels(data):
+    """Labels as float targets (soft labels stay as they are)."""
+    if data.soft:
+        return data.labels.astype("float32")
+    return np.eye(len(data.class_names), dtype="float32")[data.labels]
+
+
+def tf_dataset(data, input_size, channels=3, batch_size=32, training=False, augment="standard",
+               seed=0, one_hot=True, sample_weights=None):
+    """A tf.data.Dataset of (model input, target[, weight]) batches (TensorFlow backend)."""
+    import tensorflow as tf
+
+    targets = one_hot_labels(data) if one_hot else data.labels
+    tensors = (data.images[..., None], targets)
+    if sample_weights is not None:
+        tensors += (np.asarray(sample_weights, "float32"),)
+    dataset = tf.data.Dataset.from_tensor_slices(tensors)
+    if training:
+        dataset = dataset.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size)
+    resize = ToModelInput(input_size, channels)
+    augmenter = augmentation(augment, seed) if training else None
+
+    def prepare(images, *rest):
+        images = ops.cast(images, "float32")
+        if augmenter is not None:  # at the stored size, as `with_input_layers` does: cheaper
+            images = augmenter(images, training=True)
+        return (resize(images), *rest)
+
+    dataset = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+class ArrayBatches(keras.utils.PyDataset):
+    """NumPy batches of stored faces (N, H, W, 1) uint8 -> float32, with targets; any backend.
+
+    Resizing and augmentation happen in the model (`with_input_layers`), on the accelerator.
+    """
+
+    def __init__(self, data, batch_size=32, shuffle=False, seed=0, one_hot=True, sample_weights=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.images = data.images[..., None]
+        self.targets = one_hot_labels(data) if one_hot else data.labels
+        self.weights = None if sample_weights is None else np.asarray(sample_weights, "float32")
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.rng = np.random.default_rng(seed)
+        self.order = np.arange(len(self.images))
+        if shuffle:
+            self.on_epoch_end()
+
+    def __len__(self):
+        return math.ceil(len(self.images) / self.batch_size)
+
+    def __getitem__(self, index):
+        picked = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        batch = (self.images[picked].astype("float32"), self.targets[picked])
+        return batch if self.weights is None else (*batch, self.weights[picked])
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.order = self.rng.permutation(len(self.images))
+
+
+def with_input_layers(model, stored_size=48, augment="standard", seed=None):
+    """A training model: stored faces (stored_size^2 x 1, [0, 255]) -> augment -> resize -> model.
+
+    The wrapped `model` is trained in place; save `model`, not the wrapper.
+    """
+    size, channels = model.input_shape[1], model.input_shape[3]
+    inputs = keras.Input((stored_size, stored_size, 1), name="face")
+    x = inputs
+    augmenter = augmentation(augment, seed)
+    if augmenter is not None:
+        x = augmenter(x)
+    x = ToModelInput(size, channels, name="to_model_input")(x)
+    return keras.Model(inputs, model(x), name=f"{model.name}_training")

@@ -3,6 +3,7 @@
 import dataclasses
 import hashlib
 import json
+import zipfile
 
 import numpy as np
 
@@ -80,16 +81,21 @@ class LabeledImages:
             labels = np.asarray(order)[self.labels]
         return dataclasses.replace(self, labels=labels, class_names=tuple(class_names))
 
-    def save_npz(self, path):
-        """A compressed cache (uint8 images): loads with `load_npz` without TensorFlow."""
-        np.savez_compressed(
-            path,
-            images=self.images,
-            labels=self.labels,
-            class_names=np.array(self.class_names),
-            files=np.array(self.files),
-            preprocessing=json.dumps(self.preprocessing),
-        )
+    def save_npz(self, path, compression="deflate"):
+        """A compressed `.npz` cache (uint8 images) that `load_npz` / `np.load` read without
+        TensorFlow. compression="lzma" is ~20 % smaller than NumPy's deflate and slower to write."""
+        arrays = {
+            "images": self.images,
+            "labels": self.labels,
+            "class_names": np.array(self.class_names),
+            "files": np.array(self.files),
+            "preprocessing": np.array(json.dumps(self.preprocessing)),
+        }
+        method = {"deflate": zipfile.ZIP_DEFLATED, "lzma": zipfile.ZIP_LZMA}[compression]
+        with zipfile.ZipFile(path, "w", compression=method) as archive:
+            for name, array in arrays.items():
+                with archive.open(name + ".npy", "w", force_zip64=True) as handle:
+                    np.lib.format.write_array(handle, np.asanyarray(array), allow_pickle=False)
 
     @classmethod
     def load_npz(cls, path):

@@ -1,0 +1,186 @@
+"""Recipes, callbacks and `model.fit` on stored faces — backend-agnostic (TensorFlow or JAX).
+
+A run directory gets: config.json, splits.json, history.csv, best.keras / last.keras (the network
+alone, with its class names and preprocessing), backup/ (BackupAndRestore: a killed run started
+again with the same command continues from its last completed epoch).
+"""
+
+import dataclasses
+import json
+import math
+import pathlib
+import time
+
+import keras
+import numpy as np
+
+from keras_fer.data.pipeline import ArrayBatches, with_input_layers
+from keras_fer.data.splits import write_split_record
+from keras_fer.model_io import save_model
+
+
+@dataclasses.dataclass
+class Recipe:
+    optimizer: str = "sgd"
+    learning_rate: float = 1e-4
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    batch_size: int = 16
+    epochs: int = 100
+    warmup_epochs: float = 0.0
+    schedule: str = "constant"  # or "cosine"
+    label_smoothing: float = 0.0
+    augment: str = "none"
+    class_weights: bool = False
+
+    @classmethod
+    def from_file(cls, path):
+        with open(path) as handle:
+            return cls(**json.load(handle))
+
+
+RECIPES = {
+    # The paper: SGD, lr 1e-4, batch 16, 100 epochs; it names no augmentation or schedule.
+    "paper": Recipe(),
+    # AdamW with warm-up and cosine decay, label smoothing and geometric augmentation.
+    "strong": Recipe(optimizer="adamw", learning_rate=2e-3, weight_decay=0.05, batch_size=64,
+                     epochs=60, warmup_epochs=3, schedule="cosine", label_smoothing=0.1,
+                     augment="standard"),
+}
+
+
+def get_recipe(name_or_path, **overrides):
+    if name_or_path in RECIPES:
+        recipe = RECIPES[name_or_path]
+    elif pathlib.Path(name_or_path).is_file():
+        recipe = Recipe.from_file(name_or_path)
+    else:
+        raise ValueError(f"unknown recipe {name_or_path!r}: a preset ({', '.join(RECIPES)}) or a JSON file")
+    return dataclasses.replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def make_optimizer(recipe):
+    """The recipe's optimizer at its base rate; `EpochSchedule` sets the rate every epoch."""
+    if recipe.optimizer == "sgd":
+        return keras.optimizers.SGD(recipe.learning_rate, momentum=recipe.momentum,
+                                    weight_decay=recipe.weight_decay or None)
+    if recipe.optimizer == "adamw":
+        return keras.optimizers.AdamW(recipe.learning_rate, weight_decay=recipe.weight_decay)
+    raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {recipe.optimizer!r}")
+
+
+def scheduled_rate(recipe, epoch, total_epochs):
+    """Learning rate of 0-based `epoch`: linear warm-up, then constant or cosine to zero."""
+    base = recipe.learning_rate
+    if epoch < recipe.warmup_epochs:
+        return base * (epoch + 1) / (recipe.warmup_epochs + 1)
+    if recipe.schedule == "constant":
+        return base
+    if recipe.schedule == "cosine":
+        span = max(1.0, total_epochs - recipe.warmup_epochs)
+        progress = min(1.0, (epoch - recipe.warmup_epochs) / span)
+        return base * 0.5 * (1 + math.cos(math.pi * progress))
+    raise ValueError(f"schedule must be 'constant' or 'cosine', got {recipe.schedule!r}")
+
+
+class EpochSchedule(keras.callbacks.Callback):
+    """Sets the optimizer's rate each epoch (a variable, so it works inside compiled steps).
+
+    With `time_budget` (seconds) the number of epochs is planned from the measured epoch time
+    after two epochs, so that the cosine reaches zero when the budget ends, and training stops
+    before an epoch would overrun it.
+    """
+
+    def __init__(self, recipe, time_budget=None):
+        super().__init__()
+        self.recipe, self.time_budget = recipe, time_budget
+        self.total_epochs = recipe.epochs
+
+    def on_train_begin(self, logs=None):
+        self.start = time.time()
+        self.epoch_start = self.start
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start = time.time()
+        self.model.optimizer.learning_rate.assign(scheduled_rate(self.recipe, epoch, self.total_epochs))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(scheduled_rate(self.recipe, epoch, self.total_epochs))
+        if not self.time_budget:
+            return
+        now = time.time()
+        if epoch == 1:  # epoch 0 includes compilation; epoch 1 is representative
+            per_epoch = now - self.epoch_start
+            remaining = int((self.time_budget - (now - self.start)) // per_epoch)
+            self.total_epochs = min(self.recipe.epochs, epoch + 1 + max(0, remaining))
+        if epoch + 1 >= self.total_epochs or (now - self.start) + (now - self.epoch_start) > self.time_budget:
+            self.model.stop_training = True
+
+
+class SaveNetwork(keras.callbacks.Callback):
+    """Saves the wrapped network (not the training wrapper) as last.keras and, when the monitored
+    validation accuracy improves, best.keras — each with class names and preprocessing."""
+
+    def __init__(self, network, out_dir, metadata, monitor="val_accuracy"):
+        super().__init__()
+        self.network, self.out_dir, self.metadata, self.monitor = network, pathlib.Path(out_dir), metadata, monitor
+        self.best = -math.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        info = {**self.metadata, "epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}}
+        save_model(self.network, self.out_dir / "last.keras", info)
+        score = logs.get(self.monitor)
+        if score is not None and score > self.best:
+            self.best = float(score)
+            save_model(self.network, self.out_dir / "best.keras", info)
+
+
+def fit(network, train, val, recipe, out_dir, *, stored_size=48, seed=0, time_budget=None,
+        dataset="", split="own", verbose=2, extra_callbacks=()):
+    """Train `network` (a keras_fer model) on LabeledImages `train`, validate on `val`.
+
+    Works on every backend: faces go in as NumPy batches; augmentation and resizing are the first
+    layers of the training wrapper. Returns the Keras History.
+    """
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(seed)
+    train_batches = ArrayBatches(train, recipe.batch_size, shuffle=True, seed=seed,
+                                 sample_weights=_weights(train, recipe))
+    val_batches = ArrayBatches(val, 256)
+    wrapper = with_input_layers(network, stored_size, recipe.augment, seed)
+    wrapper.compile(
+        make_optimizer(recipe),
+        keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+        jit_compile=keras.backend.backend() != "tensorflow",  # XLA is slower for this net on TF CPU
+    )
+    metadata = {
+        "class_names": list(train.class_names),
+        "preprocessing": {**train.preprocessing, "input_size": network.input_shape[1],
+                          "input_channels": network.input_shape[3], "value_range": [0, 255]},
+        "dataset": dataset, "recipe": dataclasses.asdict(recipe), "backend": keras.backend.backend(),
+    }
+    config = {**metadata, "model": network.name, "split": split, "seed": seed, "n_train": len(train),
+              "n_val": len(val), "stored_size": stored_size, "time_budget": time_budget}
+    (out_dir / "config.json").write_text(json.dumps(config, indent=2))
+    write_split_record(out_dir / "splits.json", train, val, dataset, split, seed)
+    callbacks = [
+        EpochSchedule(recipe, time_budget),  # first: it adds the rate to the logs the others write
+        keras.callbacks.BackupAndRestore(str(out_dir / "backup")),
+        keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),
+        keras.callbacks.TerminateOnNaN(),
+        SaveNetwork(network, out_dir, metadata),
+        *extra_callbacks,
+    ]
+    return wrapper.fit(train_batches, validation_data=val_batches, epochs=recipe.epochs,
+                       callbacks=callbacks, verbose=verbose)
+
+
+def _weights(data, recipe):
+    if not recipe.class_weights:
+        return None
+    table = data.class_weights()
+    return np.array([table[int(label)] for label in data.hard_labels], "float32")

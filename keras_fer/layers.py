@@ -143,7 +143,9 @@ class StridedDilatedConv2D(keras.layers.Layer):
         h_off, w_off = (
             same_subsample_offset(size, k, s, d) for size in self._spatial(inputs)
         )
-        if s == 1:
+        if s == 1 and d > 1 and k % 2 == 1:
+            out = self._polyphase_conv(inputs)
+        elif s == 1:
             out = self._conv(inputs, d)
         elif d == s:
             # Taps sit at s*i + offset + d*t: one parity class, a dense conv on the subsampled grid.
@@ -153,6 +155,25 @@ class StridedDilatedConv2D(keras.layers.Layer):
         if self.bias is not None:
             out = out + self.bias
         return out
+
+    def _polyphase_conv(self, inputs):
+        """Stride 1, dilation d, as d*d dense convolutions of the input's polyphase components.
+
+        A dilated tap only ever meets pixels of its own phase (i mod d), so each phase grid gets a
+        plain convolution with SAME padding, and the results are interleaved back. Exact; and
+        fast where a dilated depthwise convolution is not (XLA on GPUs).
+        """
+        d = self.dilation_rate
+        height, width = self._spatial(inputs)
+        pad_h, pad_w = (-height) % d, (-width) % d  # zeros past the edge: what SAME pads anyway
+        x = ops.pad(inputs, ((0, 0), (0, pad_h), (0, pad_w), (0, 0))) if pad_h or pad_w else inputs
+        rows = []
+        for a in range(d):
+            rows.append(ops.stack([self._conv(x[:, a::d, b::d, :], 1) for b in range(d)], axis=3))
+        out = ops.stack(rows, axis=2)  # (N, H/d, d, W/d, d, C)
+        shape = ops.shape(out)
+        out = ops.reshape(out, (shape[0], shape[1] * d, shape[3] * d, shape[5]))
+        return out[:, :height, :width, :]
 
     @staticmethod
     def _spatial(inputs):
@@ -178,6 +199,22 @@ class StridedDilatedConv2D(keras.layers.Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
         }
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class MaxPool3x3(keras.layers.Layer):
+    """3x3 max-pooling, stride 1, SAME (= MaxPooling2D(3, 1, "same")), as two separable
+    maxima of shifted copies: elementwise ops whose gradient is cheap everywhere, where XLA's
+    select-and-scatter gradient of a pooling window is slow on GPUs."""
+
+    def call(self, inputs):
+        x = ops.pad(inputs, ((0, 0), (1, 1), (0, 0), (0, 0)), constant_values=-math.inf)
+        x = ops.maximum(ops.maximum(x[:, :-2], x[:, 1:-1]), x[:, 2:])
+        x = ops.pad(x, ((0, 0), (0, 0), (1, 1), (0, 0)), constant_values=-math.inf)
+        return ops.maximum(ops.maximum(x[:, :, :-2], x[:, :, 1:-1]), x[:, :, 2:])
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -224,11 +261,7 @@ class DilatedShortcut(keras.layers.Layer):
             name="dilated_depthwise",
         )
         self.conv_norm = make_norm(self.norm, channels, self.groups, name="dilated_norm")
-        self.pool = (
-            keras.layers.MaxPooling2D(3, strides=1, padding="same", name="maxpool")
-            if self.maxpool
-            else None
-        )
+        self.pool = MaxPool3x3(name="maxpool") if self.maxpool else None
         self.project = None
         if channels != self.filters:
             self.project = keras.layers.Conv2D(

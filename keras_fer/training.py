@@ -110,11 +110,15 @@ class EpochSchedule(keras.callbacks.Callback):
         if not self.time_budget:
             return
         now = time.time()
-        if epoch == 1:  # epoch 0 includes compilation; epoch 1 is representative
-            per_epoch = now - self.epoch_start
-            remaining = int((self.time_budget - (now - self.start)) // per_epoch)
+        elapsed, last_epoch = now - self.start, now - self.epoch_start
+        if epoch == 0:
+            # Epoch 0 includes compilation (minutes for XLA on a GPU): no basis for a forecast.
+            self.model.stop_training = elapsed > self.time_budget
+            return
+        if epoch == 1:
+            remaining = int((self.time_budget - elapsed) // last_epoch)
             self.total_epochs = min(self.recipe.epochs, epoch + 1 + max(0, remaining))
-        if epoch + 1 >= self.total_epochs or (now - self.start) + (now - self.epoch_start) > self.time_budget:
+        if epoch + 1 >= self.total_epochs or elapsed + last_epoch > self.time_budget:
             self.model.stop_training = True
 
 

@@ -176,3 +176,22 @@ def test_config_round_trip(layer):
     serialized = keras.saving.serialize_keras_object(layer)
     assert serialized["registered_name"].startswith("keras_fer>")
     assert keras.saving.deserialize_keras_object(serialized).get_config() == config
+
+
+@pytest.mark.parametrize("size", [(6, 6), (7, 5), (1, 1), (2, 3)])
+def test_max_pool_3x3_matches_keras_pooling(size):
+    from keras_fer.layers import MaxPool3x3
+
+    x = np.random.default_rng(9).normal(size=(2, *size, 3)).astype("float32")
+    want = keras.layers.MaxPooling2D(3, strides=1, padding="same")(x)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(MaxPool3x3()(x)), keras.ops.convert_to_numpy(want))
+
+
+@pytest.mark.parametrize("size", [(8, 8), (9, 7), (2, 2), (1, 3)])
+@pytest.mark.parametrize("dilation", [2, 3])
+def test_stride1_dilated_depthwise_matches_eq1(size, dilation):
+    x = np.random.default_rng(10).normal(size=(2, *size, 4)).astype("float32")
+    layer = StridedDilatedConv2D(kernel_size=3, strides=1, dilation_rate=dilation, depthwise=True)
+    got = keras.ops.convert_to_numpy(layer(x))
+    want = conv_same_reference(x, keras.ops.convert_to_numpy(layer.kernel), 1, dilation, depthwise=True)
+    assert np.max(np.abs(got - want)) <= 1e-5

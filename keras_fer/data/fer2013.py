@@ -116,13 +116,23 @@ def _load_folders(root, on_bad, equalize):
         data = _finish(images, np.asarray(labels)[kept], [str(paths[i]) for i in kept], bad, equalize)
         splits[folder_name] = data
         if folder_name == "test":
-            for prefix, split in (("PublicTest", "public_test"), ("PrivateTest", "private_test")):
-                picked = [i for i, f in enumerate(data.files) if pathlib.Path(f).name.startswith(prefix)]
-                if picked:
-                    splits[split] = data.subset(picked)
+            _split_test_by_prefix(splits)
     if not splits:
         raise BadInputError(f"{root}: neither train/ nor test/ found (FER2013 Kaggle layout)")
     return splits
+
+
+def _split_test_by_prefix(splits):
+    """public_test / private_test from the file-name prefixes, and "test" ordered as the CSV's is
+    (PublicTest, then PrivateTest, then anything else)."""
+    data = splits["test"]
+    names = [pathlib.Path(f).name for f in data.files]
+    groups = [[i for i, n in enumerate(names) if n.startswith(p)] for p in ("PublicTest", "PrivateTest")]
+    for split, picked in zip(("public_test", "private_test"), groups):
+        if picked:
+            splits[split] = data.subset(picked)
+    rest = sorted(set(range(len(data))) - set(groups[0]) - set(groups[1]))
+    splits["test"] = data.subset(groups[0] + groups[1] + rest)
 
 
 def _add_test(splits):

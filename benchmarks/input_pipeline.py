@@ -1,0 +1,71 @@
+"""Input pipeline speed beside the `improved` model's training speed, measured in one run.
+
+    .venv/bin/python benchmarks/input_pipeline.py [--images 4096] [--sizes 224 96]
+
+For each input size: images/s of the tf.data training pipeline (shuffle, batch, augment "standard"
+at the stored 48x48, resize, replicate to RGB, prefetch) iterated alone, and images/s of
+`improved`'s training step (train_on_batch on a fixed batch, after warm-up). The pipeline must
+be at least 3x faster than the model consumes, so that it is never the bottleneck.
+"""
+
+import argparse
+import pathlib
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import keras_fer  # noqa: E402
+from keras_fer.data import load_dataset  # noqa: E402
+from keras_fer.data.pipeline import tf_dataset, to_model_input  # noqa: E402
+
+DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013"
+
+
+def pipeline_rate(data, size, batch_size):
+    dataset = tf_dataset(data, size, 3, batch_size=batch_size, training=True, augment="standard")
+    for _ in dataset.take(3):  # warm-up: tracing and the first shuffle buffer
+        pass
+    start, count = time.perf_counter(), 0
+    for images, _ in dataset:
+        count += int(images.shape[0])
+    return count / (time.perf_counter() - start)
+
+
+def model_rate(size, batch_size, steps):
+    model = keras_fer.build_variant("improved", input_size=size, classes=7)
+    model.compile(keras.optimizers.SGD(1e-3, momentum=0.9), "categorical_crossentropy", jit_compile=False)
+    rng = np.random.default_rng(0)
+    x = to_model_input(rng.integers(0, 255, (batch_size, 48, 48), dtype=np.uint8), size, 3)
+    y = np.eye(7, dtype="float32")[rng.integers(0, 7, batch_size)]
+    model.train_on_batch(x, y)  # trace
+    model.train_on_batch(x, y)
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(x, y)
+    return steps * batch_size / (time.perf_counter() - start)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--images", type=int, default=4096)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[224, 96])
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=5)
+    args = parser.parse_args()
+    data = load_dataset("fer2013", DATA)["train"]
+    data = data.subset(np.random.default_rng(0).permutation(len(data))[: args.images])
+    print(f"keras {keras.__version__} ({keras.backend.backend()}), batch {args.batch_size}, "
+          f"{len(data)} FER2013 train images")
+    print(f"{'size':>5} {'pipeline img/s':>15} {'improved train img/s':>21} {'ratio':>7}")
+    for size in args.sizes:
+        pipe = pipeline_rate(data, size, args.batch_size)
+        train = model_rate(size, args.batch_size, args.steps)
+        print(f"{size:>5} {pipe:>15.0f} {train:>21.1f} {pipe / train:>6.1f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()

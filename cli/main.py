@@ -3,9 +3,9 @@
 import argparse
 import sys
 
-from keras_fer.cli import info
+from keras_fer.cli import evaluate, info, train
 
-COMMANDS = {"info": info}
+COMMANDS = {"info": info, "train": train, "evaluate": evaluate}
 
 
 def build_parser():
@@ -23,7 +23,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.run(args) or 0
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError) as error:  # BadInputError is a ValueError
         print(f"keras_fer {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -1,7 +1,8 @@
 """Recipes, callbacks and `model.fit` on stored faces — backend-agnostic (TensorFlow or JAX).
 
-A run directory gets: config.json, splits.json, history.csv, best.keras / last.keras (the network
-alone, with its class names and preprocessing), backup/ (BackupAndRestore: a killed run started
+A run directory gets: config.json, splits.json, history.csv, curves.png (loss and accuracy per
+epoch), tensorboard/ (TensorFlow backend), best.keras / last.keras (the network alone, with its
+class names and preprocessing), backup/ (BackupAndRestore: a killed run started
 again with the same command continues from its last completed epoch).
 """
 
@@ -179,8 +180,14 @@ def fit(network, train, val, recipe, out_dir, *, stored_size=48, seed=0, time_bu
         SaveNetwork(network, out_dir, metadata),
         *extra_callbacks,
     ]
-    return wrapper.fit(train_batches, validation_data=val_batches, epochs=recipe.epochs,
-                       callbacks=callbacks, verbose=verbose)
+    if keras.backend.backend() == "tensorflow":
+        callbacks.append(keras.callbacks.TensorBoard(str(out_dir / "tensorboard")))
+    history = wrapper.fit(train_batches, validation_data=val_batches, epochs=recipe.epochs,
+                          callbacks=callbacks, verbose=verbose)
+    from keras_fer.evaluation import plot_history
+
+    plot_history(out_dir / "history.csv", out_dir / "curves.png")
+    return history
 
 
 def _weights(data, recipe):

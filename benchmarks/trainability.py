@@ -1,0 +1,71 @@
+"""Does the network learn from scratch? Validation accuracy per epoch of several variants, side by
+side under one recipe, on a FER2013 subset (the trainability question of ../shared/README.md).
+
+    .venv/bin/python benchmarks/trainability.py --size 48 --images 10000 --epochs 3 \
+        --runs improved improved_init first_conv mobilenetv3_large
+
+`improved_init` is `improved` with identity-initialised (dirac) dilated shortcuts and zero-initialised
+last norms of the residual blocks. Prints one line per epoch and a table at the end.
+"""
+
+import argparse
+import json
+import pathlib
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+import keras_fer  # noqa: E402
+from keras_fer.data import load_dataset  # noqa: E402
+from keras_fer.training import fit, get_recipe  # noqa: E402
+
+DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013"
+RUNS = {
+    "improved": ("improved", {}),
+    "improved_init": ("improved", {"shortcut_init": "dirac", "zero_init_last_norm": True}),
+    "first_conv": ("first_conv", {}),
+    "mobilenetv3_large": ("mobilenetv3_large", {}),
+}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", type=int, default=48)
+    parser.add_argument("--images", type=int, default=10000)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--recipe", default="strong")
+    parser.add_argument("--runs", nargs="+", default=list(RUNS))
+    parser.add_argument("--json", help="write the results here")
+    args = parser.parse_args()
+    splits = load_dataset("fer2013", DATA)
+    train = splits["train"].subset(np.sort(np.random.default_rng(0).permutation(len(splits["train"]))[: args.images]))
+    val = splits["test"]
+    recipe = get_recipe(args.recipe, epochs=args.epochs, batch_size=args.batch_size)
+    results = {}
+    for run in args.runs:
+        name, extra = RUNS[run]
+        network = keras_fer.build_variant(name, input_size=args.size, classes=7, **extra)
+        start = time.time()
+        with tempfile.TemporaryDirectory() as out:
+            history = fit(network, train, val, recipe, out, seed=0, verbose=0)
+        results[run] = {"val_accuracy": [round(v, 4) for v in history.history["val_accuracy"]],
+                        "accuracy": [round(v, 4) for v in history.history["accuracy"]],
+                        "wall_s": round(time.time() - start, 1)}
+        print(run, json.dumps(results[run]), flush=True)
+    print(f"\nFER2013, {len(train)} train images, {args.size}x{args.size}, recipe {args.recipe} "
+          f"({args.epochs} epochs, batch {args.batch_size}); validation = test/ (PublicTest)")
+    print("| run | " + " | ".join(f"val acc ep {e + 1}" for e in range(args.epochs)) + " | wall s |")
+    print("|---|" + "---|" * (args.epochs + 1))
+    for run, r in results.items():
+        print(f"| {run} | " + " | ".join(f"{v:.3f}" for v in r["val_accuracy"]) + f" | {r['wall_s']} |")
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""`keras_fer evaluate`: accuracy, per-class metrics and the confusion matrix of a model on a split."""
+
+import json
+import pathlib
+
+
+def add_parser(commands):
+    from keras_fer.data import DATASETS
+
+    parser = commands.add_parser("evaluate", help="evaluate a .keras model on a data set split")
+    parser.add_argument("model", help="a .keras file written by keras_fer train")
+    parser.add_argument("--dataset", required=True, choices=DATASETS)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--split", default="test", help="a split of the data set: train, test, "
+                        "public_test, private_test (FER2013), valid (FER+), all (folder, RaFD)")
+    parser.add_argument("--label-mode", default="majority", choices=("majority", "probability"))
+    parser.add_argument("--out", help="folder for confusion_matrix.csv / .png and report.json")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run)
+
+
+def run(args):
+    from keras_fer.data import load_dataset
+    from keras_fer.evaluation import (
+        classification_report, format_report, match_classes, predict, save_report,
+    )
+    from keras_fer.model_io import load_model
+
+    model, metadata = load_model(args.model)
+    preprocessing = metadata.get("preprocessing", {})
+    options = {"label_mode": args.label_mode} if args.dataset == "ferplus" else {}
+    splits = load_dataset(args.dataset, args.data, equalize=preprocessing.get("equalize", True), **options)
+    if args.split not in splits:
+        raise ValueError(f"{args.data}: no split {args.split!r} (found: {', '.join(splits)})")
+    class_names = metadata.get("class_names") or splits[args.split].class_names
+    if len(class_names) != model.output_shape[-1]:
+        raise ValueError(f"{args.model}: {model.output_shape[-1]} outputs but {len(class_names)} class names")
+    data = match_classes(splits[args.split], class_names)
+    probabilities = predict(model, data)
+    report = classification_report(data.hard_labels, probabilities.argmax(axis=1), class_names)
+    report.update(model=str(args.model), dataset=args.dataset, split=args.split)
+    out = pathlib.Path(args.out) if args.out else pathlib.Path(args.model).with_suffix("").parent / (
+        f"eval_{args.dataset}_{args.split}")
+    save_report(report, out, title=f"{pathlib.Path(args.model).name} on {args.dataset} {args.split}")
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(format_report(report))
+        print(f"\nsaved: {out}/confusion_matrix.csv, confusion_matrix.png, report.json")
+    return 0

@@ -1,0 +1,84 @@
+"""Evaluation: the report against a hand-computed confusion matrix, and classes matched by name."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+import keras_fer
+from conftest import dataset_path
+from keras_fer.data import fer2013, load_dataset
+from keras_fer.data.pipeline import to_model_input
+from keras_fer.evaluation import classification_report, format_confusion
+from keras_fer.model_io import save_model
+
+
+def test_report_against_hand_computed_matrix():
+    report = classification_report([0, 0, 1, 1, 2], [0, 1, 1, 1, 0], ["a", "b", "c"])
+    assert report["confusion_counts"] == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]
+    assert report["confusion_matrix"] == [[0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
+    assert report["accuracy"] == pytest.approx(0.6) and report["n"] == 5
+    assert report["per_class"]["a"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
+    assert report["per_class"]["b"]["precision"] == pytest.approx(2 / 3)
+    assert report["per_class"]["b"]["f1"] == pytest.approx(0.8)
+    assert report["per_class"]["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert format_confusion(report).splitlines()[1].split() == ["a", "0.50", "0.50", "0.00"]
+
+
+@pytest.fixture(scope="module")
+def csv_and_model(tmp_path_factory):
+    """A FER2013 CSV of real faces, and a model whose classes are in the folder loader's order."""
+    tmp = tmp_path_factory.mktemp("eval")
+    test = load_dataset("fer2013", dataset_path("fer2013"), equalize=False)["test"]
+    test = test.subset(range(0, len(test), 30))
+    path = tmp / "fer2013.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["emotion", "pixels", "Usage"])
+        for image, label in zip(test.images, test.labels):
+            writer.writerow([label, " ".join(map(str, image.ravel())), "PrivateTest"])
+    keras.utils.set_random_seed(4)
+    folder_order = sorted(fer2013.CLASSES)  # angry, disgust, fear, happy, neutral, sad, surprise
+    model = keras_fer.build_variant("improved", input_size=48, classes=7)
+    model_path = tmp / "model.keras"
+    save_model(model, model_path, {"class_names": folder_order,
+                                   "preprocessing": {"equalize": True, "input_size": 48}})
+    return path, model_path, model, folder_order
+
+
+def evaluate_cli(*args):
+    return subprocess.run([sys.executable, "-m", "keras_fer", "evaluate", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_evaluate_matches_classes_by_name(tmp_path, csv_and_model):
+    csv_path, model_path, model, folder_order = csv_and_model
+    result = evaluate_cli(str(model_path), "--dataset", "fer2013", "--data", str(csv_path),
+                          "--split", "private_test", "--json", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["classes"] == folder_order and report["n"] == 120
+    # Independent computation: the CSV's label indices mapped to names, then to the model's order.
+    data = load_dataset("fer2013", csv_path)["private_test"]
+    predicted = model.predict(to_model_input(data.images, 48, 3), verbose=0).argmax(axis=1)
+    true = [folder_order.index(fer2013.CLASSES[label]) for label in data.labels]
+    assert report["confusion_counts"] == classification_report(true, predicted, folder_order)["confusion_counts"]
+    for name in ("confusion_matrix.csv", "confusion_matrix.png", "report.json"):
+        assert (tmp_path / name).is_file()
+    assert (tmp_path / "confusion_matrix.csv").read_text().splitlines()[0].split(",")[1:] == folder_order
+
+
+def test_evaluate_rejects_unmatched_classes(tmp_path, csv_and_model):
+    csv_path, _, model, _ = csv_and_model
+    ferplus_model = tmp_path / "ferplus.keras"
+    save_model(model, ferplus_model, {"class_names": ["neutral", "happiness", "surprise", "sadness",
+                                                       "anger", "disgust", "fear"]})
+    result = evaluate_cli(str(ferplus_model), "--dataset", "fer2013", "--data", str(csv_path), "--split", "test")
+    assert result.returncode == 2
+    assert "the data's classes ['angry', 'happy', 'sad'] are not among the model's" in result.stderr
+    missing = evaluate_cli(str(tmp_path / "nope.keras"), "--dataset", "fer2013", "--data", str(csv_path))
+    assert missing.returncode == 2 and "nope.keras: model file not found" in missing.stderr

@@ -19,9 +19,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-import keras_fer  # noqa: E402
 from keras_fer.data import load_dataset  # noqa: E402
-from keras_fer.training import fit, get_recipe  # noqa: E402
+from keras_fer.experiments import run_once  # noqa: E402
+from keras_fer.training import get_recipe  # noqa: E402
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013"
 RUNS = {
@@ -49,12 +49,11 @@ def main():
     results = {}
     for run in args.runs:
         name, extra = RUNS[run]
-        network = keras_fer.build_variant(name, input_size=args.size, classes=7, **extra)
         start = time.time()
         with tempfile.TemporaryDirectory() as out:
-            history = fit(network, train, val, recipe, out, seed=0, verbose=0)
-        results[run] = {"val_accuracy": [round(v, 4) for v in history.history["val_accuracy"]],
-                        "accuracy": [round(v, 4) for v in history.history["accuracy"]],
+            summary = run_once(name, extra, train, val, recipe, out, args.size, 0, {"verbose": 0})
+        results[run] = {"val_accuracy": [round(v, 4) for v in summary["val_accuracy"]],
+                        "accuracy": [round(v, 4) for v in summary["accuracy"]],
                         "wall_s": round(time.time() - start, 1)}
         print(run, json.dumps(results[run]), flush=True)
     print(f"\nFER2013, {len(train)} train images, {args.size}x{args.size}, recipe {args.recipe} "

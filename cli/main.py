@@ -3,9 +3,9 @@
 import argparse
 import sys
 
-from keras_fer.cli import evaluate, info, train
+from keras_fer.cli import evaluate, experiment, info, train
 
-COMMANDS = {"info": info, "train": train, "evaluate": evaluate}
+COMMANDS = {"info": info, "train": train, "evaluate": evaluate, "experiment": experiment}
 
 
 def build_parser():

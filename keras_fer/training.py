@@ -142,7 +142,7 @@ class SaveNetwork(keras.callbacks.Callback):
             save_model(self.network, self.out_dir / "best.keras", info)
 
 
-def fit(network, train, val, recipe, out_dir, *, stored_size=48, seed=0, time_budget=None,
+def fit(network, train, val, recipe, out_dir, *, stored_size=None, seed=0, time_budget=None,
         dataset="", split="own", verbose=2, extra_callbacks=()):
     """Train `network` (a keras_fer model) on LabeledImages `train`, validate on `val`.
 
@@ -151,6 +151,7 @@ def fit(network, train, val, recipe, out_dir, *, stored_size=48, seed=0, time_bu
     """
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    stored_size = stored_size or train.images.shape[1]
     keras.utils.set_random_seed(seed)
     train_batches = ArrayBatches(train, recipe.batch_size, shuffle=True, seed=seed,
                                  sample_weights=_weights(train, recipe))
@@ -175,9 +176,10 @@ def fit(network, train, val, recipe, out_dir, *, stored_size=48, seed=0, time_bu
     callbacks = [
         EpochSchedule(recipe, time_budget),  # first: it adds the rate to the logs the others write
         keras.callbacks.BackupAndRestore(str(out_dir / "backup")),
-        keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),
         keras.callbacks.TerminateOnNaN(),
         SaveNetwork(network, out_dir, metadata),
+        # Last: a row in history.csv means that epoch's backup and checkpoints are on disk.
+        keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),
         *extra_callbacks,
     ]
     if keras.backend.backend() == "tensorflow":

@@ -314,3 +314,28 @@ def test_class_weights_balance_the_classes(fer2013_real):
     assert weights[disgust] / weights[happy] == pytest.approx(counts["happy"] / counts["disgust"])
     total = sum(weights[i] * counts[name] for i, name in enumerate(fer2013.CLASSES))
     assert total == pytest.approx(len(fer2013_real["train"]))
+
+
+def test_ferplus_from_fer2013new_csv(tmp_path):
+    """The fer2013new.csv layout (labels in one CSV beside the image folders): FER2013Valid loads
+    with the labels the CSV's PublicTest rows give (parsed here independently), and agrees with the
+    folder's own label.csv on almost every image (the two files' votes differ on a few rows)."""
+    real = dataset_path("ferplus")
+    root = tmp_path / "ferplus"
+    (root / "FER2013Valid").mkdir(parents=True)
+    for png in (real / "FER2013Valid").glob("*.png"):
+        (root / "FER2013Valid" / png.name).symlink_to(png)
+    (root / "fer2013new.csv").symlink_to(real / "fer2013new.csv")
+    from_new = ferplus.load_ferplus(root)["valid"]
+    expected = {}
+    for row in csv.DictReader(open(real / "fer2013new.csv")):
+        if row["Usage"] == "PublicTest" and row["Image name"]:
+            label = ferplus.majority_label([float(row[c]) for c in ferplus.VOTE_COLUMNS])
+            if label is not None:
+                expected[row["Image name"]] = label
+    got = {pathlib.Path(f).name: int(label) for f, label in zip(from_new.files, from_new.labels)}
+    assert got == expected
+    from_label = {pathlib.Path(f).name: int(label)
+                  for f, label in zip(*(lambda d: (d.files, d.labels))(ferplus.load_ferplus(real)["valid"]))}
+    agree = sum(got.get(name) == label for name, label in from_label.items())
+    assert agree / len(from_label) > 0.97, agree

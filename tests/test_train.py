@@ -72,3 +72,49 @@ def test_schedule_warmup_and_cosine():
     assert rates[:3] == pytest.approx([1 / 3, 2 / 3, 1.0])
     assert rates[7] == pytest.approx(0.5) and rates[-1] < rates[-2] < rates[3]
     assert np.all(np.diff(rates[2:]) < 0)
+
+
+def test_killed_run_resumes_from_last_completed_epoch(tmp_path, face_folder):
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    args = [sys.executable, "-m", "keras_fer", "train", "--dataset", "folder", "--data", str(face_folder),
+            "--model", "first_conv", "--input-size", "64", "--epochs", "4", "--batch-size", "8",
+            "--recipe", "paper", "--out", str(out)]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    history = out / "history.csv"
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        if history.is_file() and len(history.read_text().splitlines()) >= 2:  # header + epoch 0
+            break
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)  # as a crash or an out-of-memory kill would
+    process.wait()
+    done_before = [int(r["epoch"]) for r in csv.DictReader(open(history))]
+    assert done_before and done_before[-1] < 3, "the run finished before it could be killed"
+    assert (out / "last.keras").is_file() and (out / "backup").is_dir()
+
+    result = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    epochs = [int(r["epoch"]) for r in csv.DictReader(open(history))]
+    assert epochs == [0, 1, 2, 3], epochs  # nothing trained twice, nothing lost
+
+
+def test_experiment_ablation_table_and_resume(tmp_path, face_folder):
+    out = tmp_path / "ablation"
+    args = ["experiment", "ablation", "--dataset", "folder", "--data", str(face_folder), "--variants",
+            "first_conv", "improved", "--input-size", "48", "--epochs", "1", "--batch-size", "16",
+            "--recipe", "paper", "--learning-rate", "0.01", "--out", str(out)]
+    result = cli(*args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = (out / "ablation.md").read_text().splitlines()
+    assert table[0] == "| epochs | 1 |" and [row.split("|")[1].strip() for row in table[2:]] == ["first_conv", "improved"]
+    results = json.loads((out / "ablation.json").read_text())
+    assert f"{100 * results['improved']['val_accuracy'][0]:.1f}" == table[3].split("|")[2].strip()
+    assert (out / "ablation.png").is_file()
+    stamp = (out / "improved" / "summary.json").stat().st_mtime
+    again = cli(*args)  # finished runs are not trained again
+    assert again.returncode == 0 and (out / "improved" / "summary.json").stat().st_mtime == stamp
+    assert (out / "ablation.md").read_text().splitlines() == table

@@ -4,8 +4,9 @@ side under one recipe, on a FER2013 subset (the trainability question of ../shar
     .venv/bin/python benchmarks/trainability.py --size 48 --images 10000 --epochs 3 \
         --runs improved improved_init first_conv mobilenetv3_large
 
-`improved_init` is `improved` with identity-initialised (dirac) dilated shortcuts and zero-initialised
-last norms of the residual blocks. Prints one line per epoch and a table at the end.
+`improved_faithful` is `improved` with Keras' default initialisers; `improved_init` adds identity-
+initialised (dirac) dilated shortcuts to zero-initialised last norms of the residual blocks (the
+registry's `improved` default); `improved_dirac` has the dirac shortcuts only. Prints one line per epoch and a table at the end.
 """
 
 import argparse
@@ -25,8 +26,11 @@ from keras_fer.training import get_recipe  # noqa: E402
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013"
 RUNS = {
-    "improved": ("improved", {}),
+    "improved": ("improved", {}),  # the registry's (zero-initialised last norms)
+    "improved_faithful": ("improved", {"zero_init_last_norm": False}),  # Keras default initialisers
     "improved_init": ("improved", {"shortcut_init": "dirac", "zero_init_last_norm": True}),
+    "improved_dirac": ("improved", {"shortcut_init": "dirac", "zero_init_last_norm": False}),
+    "improved_zero_last_norm": ("improved", {"zero_init_last_norm": True}),
     "first_conv": ("first_conv", {}),
     "mobilenetv3_large": ("mobilenetv3_large", {}),
 }

@@ -54,6 +54,13 @@ def test_variant_structure():
     assert all(l.maxpool for l in improved.layers if isinstance(l, DilatedShortcut))
     assert isinstance(improved.get_layer("stem_conv"), StridedDilatedConv2D)
     assert count(improved, keras.layers.BatchNormalization) == 0
+    # Residual blocks start as their shortcut (zero-initialised last norm); others do not.
+    gamma = lambda model, layer: keras.ops.convert_to_numpy(model.get_layer(layer).gamma)  # noqa: E731
+    assert np.all(gamma(improved, "block15_project_norm") == 0)
+    assert np.all(gamma(improved, "block14_project_norm") == 0)  # identity shortcut (160 -> 160)
+    assert np.all(gamma(improved, "block2_project_norm") == 1)  # stride 2: no shortcut
+    faithful = keras_fer.build_variant("improved", input_size=64, zero_init_last_norm=False)
+    assert np.all(gamma(faithful, "block15_project_norm") == 1)
 
     shortcut = keras_fer.build_variant("shortcut", input_size=64)
     assert not any(l.maxpool for l in shortcut.layers if isinstance(l, DilatedShortcut))

@@ -38,6 +38,7 @@ def build_model(
     simam_lambda=1e-4,
     shortcut_init="glorot_uniform",
     zero_init_last_norm=False,
+    bn_momentum=0.99,
     include_preprocessing=True,
     classifier_activation="softmax",
     blocks=MOBILENETV3_LARGE_BLOCKS,
@@ -57,7 +58,8 @@ def build_model(
         norm: "batch" or "group" (every normalisation in the network); `groups` for GN.
         shortcut_init: initialiser of the dilated branch's depthwise kernel ("dirac" = identity).
         zero_init_last_norm: start each residual block's last norm at gamma = 0, so that blocks
-            begin as their shortcut (a common trainability aid; off in the paper).
+            begin as their shortcut (on in the registry's dilated-shortcut variants).
+        bn_momentum: BatchNormalization's moving-average momentum (norm="batch").
     """
     _check_choice("shortcut", shortcut, SHORTCUTS)
     _check_choice("attention", attention, ATTENTIONS)
@@ -71,7 +73,8 @@ def build_model(
         return make_divisible(channels * width)
 
     def normalize(x, channels, layer_name, gamma="ones"):
-        return make_norm(norm, channels, groups, name=layer_name, gamma_initializer=gamma)(x)
+        return make_norm(norm, channels, groups, name=layer_name, gamma_initializer=gamma,
+                         bn_momentum=bn_momentum)(x)
 
     inputs = keras.Input((input_size, input_size, input_channels), name="image")
     x = inputs

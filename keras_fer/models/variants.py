@@ -1,11 +1,17 @@
 """Named variants: the baseline and the ablation steps of the paper's Table 4, as builder arguments."""
 
+# The variants whose dilated branch replaces the identity shortcut start each residual block's last
+# norm at gamma = 0: without it `improved` stays at the majority class when trained from scratch at
+# 48x48 (RESULTS.md, "Trainability"). Initialisation only: same architecture and parameters.
 VARIANTS = {
     "mobilenetv3_large": dict(stem_dilation=1, shortcut="identity", attention="se", norm="batch"),
     "first_conv": dict(stem_dilation=2, shortcut="identity", attention="simam", norm="group"),
-    "shortcut": dict(stem_dilation=1, shortcut="dilated", attention="simam", norm="group"),
-    "first_conv_shortcut": dict(stem_dilation=2, shortcut="dilated", attention="simam", norm="group"),
-    "improved": dict(stem_dilation=2, shortcut="dilated_maxpool", attention="simam", norm="group"),
+    "shortcut": dict(stem_dilation=1, shortcut="dilated", attention="simam", norm="group",
+                     zero_init_last_norm=True),
+    "first_conv_shortcut": dict(stem_dilation=2, shortcut="dilated", attention="simam", norm="group",
+                                zero_init_last_norm=True),
+    "improved": dict(stem_dilation=2, shortcut="dilated_maxpool", attention="simam", norm="group",
+                     zero_init_last_norm=True),
 }
 
 

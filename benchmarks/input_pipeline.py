@@ -4,7 +4,8 @@
 
 For each input size: images/s of the tf.data training pipeline (shuffle, batch, augment "standard"
 at the stored 48x48, resize, replicate to RGB, prefetch) iterated alone, and images/s of
-`improved`'s training step (train_on_batch on a fixed batch, after warm-up). The pipeline must
+`improved`'s training step (train_throughput.images_per_second: train_on_batch on a fixed batch,
+after warm-up). The pipeline must
 be at least 3x faster than the model consumes, so that it is never the bottleneck.
 """
 
@@ -20,7 +21,8 @@ import numpy as np  # noqa: E402
 
 import keras_fer  # noqa: E402
 from keras_fer.data import load_dataset  # noqa: E402
-from keras_fer.data.pipeline import tf_dataset, to_model_input  # noqa: E402
+from keras_fer.data.pipeline import tf_dataset  # noqa: E402
+from train_throughput import images_per_second  # noqa: E402  (same timing, one implementation)
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013"
 
@@ -36,17 +38,7 @@ def pipeline_rate(data, size, batch_size):
 
 
 def model_rate(size, batch_size, steps):
-    model = keras_fer.build_variant("improved", input_size=size, classes=7)
-    model.compile(keras.optimizers.SGD(1e-3, momentum=0.9), "categorical_crossentropy", jit_compile=False)
-    rng = np.random.default_rng(0)
-    x = to_model_input(rng.integers(0, 255, (batch_size, 48, 48), dtype=np.uint8), size, 3)
-    y = np.eye(7, dtype="float32")[rng.integers(0, 7, batch_size)]
-    model.train_on_batch(x, y)  # trace
-    model.train_on_batch(x, y)
-    start = time.perf_counter()
-    for _ in range(steps):
-        model.train_on_batch(x, y)
-    return steps * batch_size / (time.perf_counter() - start)
+    return images_per_second(keras_fer.build_variant("improved", input_size=size, classes=7), batch_size, steps)
 
 
 def main():

@@ -31,15 +31,11 @@ def group_count(channels, groups):
     return math.gcd(channels, groups)
 
 
-BN_MOMENTUM = 0.99  # torchvision's MobileNetV3 (PyTorch momentum 0.01): the paper trained in PyTorch
+BN_MOMENTUM = 0.999  # keras.applications' MobileNetV3 (torchvision's is 0.99)
 
 
 def make_norm(kind, channels, groups=8, name=None, gamma_initializer="ones", bn_momentum=BN_MOMENTUM):
-    """BatchNormalization (epsilon 1e-3 as MobileNetV3) or GroupNormalization.
-
-    BN's moving averages use momentum 0.99, not keras.applications' 0.999: with 0.999 they need
-    thousands of steps to settle, and a model evaluated after a few epochs predicts one class.
-    """
+    """BatchNormalization with keras.applications' MobileNetV3 settings, or GroupNormalization."""
     if kind == "batch":
         return keras.layers.BatchNormalization(
             epsilon=1e-3, momentum=bn_momentum, gamma_initializer=gamma_initializer, name=name

@@ -38,7 +38,7 @@ def build_model(
     simam_lambda=1e-4,
     shortcut_init="glorot_uniform",
     zero_init_last_norm=False,
-    bn_momentum=0.99,
+    bn_momentum=0.999,
     include_preprocessing=True,
     classifier_activation="softmax",
     blocks=MOBILENETV3_LARGE_BLOCKS,

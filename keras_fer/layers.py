@@ -15,6 +15,10 @@ import keras
 from keras import ops
 
 PACKAGE = "keras_fer"
+# How the dilated shortcut computes its stride-1 dilated conv and 3x3 max-pool: "native" (the
+# backend's dilated convolution and max-pooling; fastest measured on TF CPU) or "polyphase"
+# (dense convolutions of the polyphase components, and a separable max of shifted copies).
+IMPLEMENTATIONS = ("native", "polyphase")
 
 
 def make_divisible(value, divisor=8, min_value=None):
@@ -111,9 +115,13 @@ class StridedDilatedConv2D(keras.layers.Layer):
         depthwise=False,
         use_bias=False,
         kernel_initializer="glorot_uniform",
+        implementation="native",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if implementation not in IMPLEMENTATIONS:
+            raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}")
+        self.implementation = implementation
         if not depthwise and not filters:
             raise ValueError("filters is required unless depthwise=True")
         self.filters = None if depthwise else int(filters)
@@ -146,7 +154,7 @@ class StridedDilatedConv2D(keras.layers.Layer):
         h_off, w_off = (
             same_subsample_offset(size, k, s, d) for size in self._spatial(inputs)
         )
-        if s == 1 and d > 1 and k % 2 == 1:
+        if s == 1 and d > 1 and k % 2 == 1 and self.implementation == "polyphase":
             out = self._polyphase_conv(inputs)
         elif s == 1:
             out = self._conv(inputs, d)
@@ -163,8 +171,9 @@ class StridedDilatedConv2D(keras.layers.Layer):
         """Stride 1, dilation d, as d*d dense convolutions of the input's polyphase components.
 
         A dilated tap only ever meets pixels of its own phase (i mod d), so each phase grid gets a
-        plain convolution with SAME padding, and the results are interleaved back. Exact; and
-        fast where a dilated depthwise convolution is not (XLA on GPUs).
+        plain convolution with SAME padding, and the results are interleaved back. Exact. Slower
+        than TensorFlow's own dilated convolution on a CPU (benchmarks/README in BENCHMARKS.md);
+        kept for backends whose dilated depthwise convolution is slow.
         """
         d = self.dilation_rate
         height, width = self._spatial(inputs)
@@ -201,6 +210,7 @@ class StridedDilatedConv2D(keras.layers.Layer):
             "depthwise": self.depthwise,
             "use_bias": self.use_bias,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "implementation": self.implementation,
         }
 
 
@@ -241,9 +251,11 @@ class DilatedShortcut(keras.layers.Layer):
         norm="group",
         groups=8,
         kernel_init="glorot_uniform",
+        implementation="native",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.implementation = implementation
         self.filters = int(filters)
         self.strides = int(strides)
         self.dilation_rate = int(dilation_rate)
@@ -261,10 +273,15 @@ class DilatedShortcut(keras.layers.Layer):
             dilation_rate=self.dilation_rate,
             depthwise=True,
             kernel_initializer=initializer,
+            implementation=self.implementation,
             name="dilated_depthwise",
         )
         self.conv_norm = make_norm(self.norm, channels, self.groups, name="dilated_norm")
-        self.pool = MaxPool3x3(name="maxpool") if self.maxpool else None
+        self.pool = None
+        if self.maxpool and self.implementation == "polyphase":
+            self.pool = MaxPool3x3(name="maxpool")
+        elif self.maxpool:
+            self.pool = keras.layers.MaxPooling2D(3, strides=1, padding="same", name="maxpool")
         self.project = None
         if channels != self.filters:
             self.project = keras.layers.Conv2D(
@@ -305,6 +322,7 @@ class DilatedShortcut(keras.layers.Layer):
             "norm": self.norm,
             "groups": self.groups,
             "kernel_init": self.kernel_init,
+            "implementation": self.implementation,
         }
 
 

@@ -111,9 +111,10 @@ def test_stem_is_not_a_plain_strided_conv():
 
 
 @pytest.mark.parametrize("maxpool", [False, True])
-def test_dilated_shortcut_identity_channels(maxpool):
+@pytest.mark.parametrize("implementation", ["native", "polyphase"])
+def test_dilated_shortcut_identity_channels(maxpool, implementation):
     x = np.random.default_rng(4).normal(size=(2, 6, 6, 8)).astype("float32")
-    branch = DilatedShortcut(8, strides=1, maxpool=maxpool, norm="group", groups=4)
+    branch = DilatedShortcut(8, strides=1, maxpool=maxpool, norm="group", groups=4, implementation=implementation)
     got = keras.ops.convert_to_numpy(branch(x))
     conv = conv_same_reference(x, keras.ops.convert_to_numpy(branch.conv.kernel), 1, 2, depthwise=True)
     # GroupNorm, 4 groups of 2 channels, gamma 1, beta 0, epsilon 1e-3.
@@ -164,7 +165,8 @@ def test_squeeze_excite_reference_and_params():
     [
         SimAM(lambda_=0.01),
         StridedDilatedConv2D(5, 3, strides=2, dilation_rate=2, use_bias=True),
-        DilatedShortcut(12, strides=2, maxpool=True, norm="group", groups=4, kernel_init="dirac"),
+        DilatedShortcut(12, strides=2, maxpool=True, norm="group", groups=4, kernel_init="dirac",
+                        implementation="polyphase"),
         SqueezeExcite(8, ratio=0.5),
     ],
     ids=lambda layer: type(layer).__name__,
@@ -189,9 +191,11 @@ def test_max_pool_3x3_matches_keras_pooling(size):
 
 @pytest.mark.parametrize("size", [(8, 8), (9, 7), (2, 2), (1, 3)])
 @pytest.mark.parametrize("dilation", [2, 3])
-def test_stride1_dilated_depthwise_matches_eq1(size, dilation):
+@pytest.mark.parametrize("implementation", ["native", "polyphase"])
+def test_stride1_dilated_depthwise_matches_eq1(size, dilation, implementation):
     x = np.random.default_rng(10).normal(size=(2, *size, 4)).astype("float32")
-    layer = StridedDilatedConv2D(kernel_size=3, strides=1, dilation_rate=dilation, depthwise=True)
+    layer = StridedDilatedConv2D(kernel_size=3, strides=1, dilation_rate=dilation, depthwise=True,
+                                 implementation=implementation)
     got = keras.ops.convert_to_numpy(layer(x))
     want = conv_same_reference(x, keras.ops.convert_to_numpy(layer.kernel), 1, dilation, depthwise=True)
     assert np.max(np.abs(got - want)) <= 1e-5

@@ -75,6 +75,17 @@ def test_variant_structure():
     assert count(baseline, keras.layers.GroupNormalization) == 0
 
 
+def test_implementations_agree():
+    x = np.random.default_rng(5).uniform(0, 255, (2, 64, 64, 3)).astype("float32")
+    keras.utils.set_random_seed(3)
+    native = keras_fer.build_variant("improved", input_size=64, zero_init_last_norm=False)
+    polyphase = keras_fer.build_variant("improved", input_size=64, zero_init_last_norm=False,
+                                        implementation="polyphase")
+    polyphase.set_weights(native.get_weights())
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(polyphase(x)), keras.ops.convert_to_numpy(native(x)),
+                               atol=1e-5)
+
+
 def test_switches_are_builder_arguments():
     model = keras_fer.build_model(
         input_size=64, input_channels=1, classes=5, attention="none", norm="batch", width=0.5,

@@ -39,6 +39,7 @@ def build_model(
     shortcut_init="glorot_uniform",
     zero_init_last_norm=False,
     bn_momentum=0.999,
+    implementation="native",
     include_preprocessing=True,
     classifier_activation="softmax",
     blocks=MOBILENETV3_LARGE_BLOCKS,
@@ -60,6 +61,8 @@ def build_model(
         zero_init_last_norm: start each residual block's last norm at gamma = 0, so that blocks
             begin as their shortcut (on in the registry's dilated-shortcut variants).
         bn_momentum: BatchNormalization's moving-average momentum (norm="batch").
+        implementation: "native" or "polyphase" formulation of the dilated shortcut (same result;
+            see keras_fer.layers.IMPLEMENTATIONS).
     """
     _check_choice("shortcut", shortcut, SHORTCUTS)
     _check_choice("attention", attention, ATTENTIONS)
@@ -105,6 +108,7 @@ def build_model(
             simam_lambda=simam_lambda,
             shortcut_init=shortcut_init,
             zero_init_last_norm=zero_init_last_norm,
+            implementation=implementation,
         )
 
     head = depth(HEAD_FILTERS)
@@ -139,6 +143,7 @@ def _inverted_residual(
     simam_lambda,
     shortcut_init,
     zero_init_last_norm,
+    implementation,
 ):
     inputs = x
     in_channels = x.shape[-1]
@@ -172,6 +177,7 @@ def _inverted_residual(
             norm=norm,
             groups=groups,
             kernel_init=shortcut_init,
+            implementation=implementation,
             name=prefix + "dilated_shortcut",
         )(inputs)
         return keras.layers.Add(name=prefix + "add")([branch, x])

@@ -13,9 +13,31 @@ def add_parser(commands):
     parser.add_argument("--model", default="improved", choices=variant_names())
     parser.add_argument("--input-channels", type=int, default=3, choices=(1, 3))
     parser.add_argument("--time-budget", type=float, help="seconds; the schedule is fitted to it")
+    parser.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"),
+                        help="tf.distribute strategy (TensorFlow backend): mirrored = all local GPUs/CPUs")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="mixed_float16 compute (GPUs); the output layer stays float32")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run in --out from its last completed epoch")
     parser.set_defaults(run=run)
+
+
+def distribution_scope(name):
+    """The tf.distribute strategy's scope ("default": no distribution)."""
+    import contextlib
+
+    if name == "default":
+        return contextlib.nullcontext()
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(f"--strategy {name} needs the TensorFlow backend (KERAS_BACKEND=tensorflow)")
+    import tensorflow as tf
+
+    strategy = (tf.distribute.MirroredStrategy() if name == "mirrored"
+                else tf.distribute.MultiWorkerMirroredStrategy())
+    print(f"{name} strategy over {strategy.num_replicas_in_sync} replica(s)")
+    return strategy.scope()
 
 
 def run(args):
@@ -25,13 +47,21 @@ def run(args):
     out = pathlib.Path(args.out)
     if (out / "config.json").exists() and not args.resume:
         raise ValueError(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
+    if args.resume and (out / "history.csv").exists() and not (out / "backup").exists():
+        # BackupAndRestore removes its backup when a run completes: resuming would start over.
+        raise ValueError(f"{out} holds a finished run (no backup/ to resume from); choose another --out")
     train, val, recipe = load_train_val(args, out)
-    network = keras_fer.build_variant(args.model, input_size=args.input_size,
-                                      input_channels=args.input_channels, classes=len(train.class_names))
-    print(f"{args.model} on {args.dataset}: {len(train)} train / {len(val)} validation images, "
-          f"{len(train.class_names)} classes, recipe {args.recipe}", flush=True)
-    history = fit(network, train, val, recipe, out, stored_size=train.images.shape[1], seed=args.seed,
-                  time_budget=args.time_budget, dataset=args.dataset, split=args.split, verbose=2)
+    if args.mixed_precision:
+        import keras
+
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    with distribution_scope(args.strategy):  # the model and its optimizer are created inside
+        network = keras_fer.build_variant(args.model, input_size=args.input_size,
+                                          input_channels=args.input_channels, classes=len(train.class_names))
+        print(f"{args.model} on {args.dataset}: {len(train)} train / {len(val)} validation images, "
+              f"{len(train.class_names)} classes, recipe {args.recipe}, strategy {args.strategy}", flush=True)
+        history = fit(network, train, val, recipe, out, seed=args.seed, time_budget=args.time_budget,
+                      dataset=args.dataset, split=args.split, verbose=2)
     best = max(history.history.get("val_accuracy", [float("nan")]))
     print(f"best validation accuracy {best:.4f}; model: {out / 'best.keras'}")
     return 0

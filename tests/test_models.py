@@ -128,3 +128,16 @@ def test_every_variant_trains(name):
     losses = [float(model.train_on_batch(x, labels)) for _ in range(20)]
     assert np.all(np.isfinite(losses))
     assert np.mean(losses[-3:]) < 0.5 * np.mean(losses[:3]), losses
+
+
+def test_mixed_precision_builds_and_predicts():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = keras_fer.build_variant("improved", input_size=48, classes=7)
+        x = np.random.default_rng(6).uniform(0, 255, (2, 48, 48, 3)).astype("float32")
+        out = keras.ops.convert_to_numpy(model(x, training=False))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert model.get_layer("block15_simam").compute_dtype == "float16"
+    assert out.dtype == np.float32 and np.all(np.isfinite(out))
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-3)

@@ -54,6 +54,9 @@ def test_train_writes_a_complete_run(tmp_path, face_folder):
 
     again = cli(*args)
     assert again.returncode == 2 and "already holds a run; pass --resume" in again.stderr
+    finished = cli(*args, "--resume")
+    assert finished.returncode == 2 and "holds a finished run" in finished.stderr
+    assert [row["epoch"] for row in csv.DictReader(open(out / "history.csv"))] == ["0", "1"]
 
 
 def metadata_best(out):
@@ -118,3 +121,25 @@ def test_experiment_ablation_table_and_resume(tmp_path, face_folder):
     again = cli(*args)  # finished runs are not trained again
     assert again.returncode == 0 and (out / "improved" / "summary.json").stat().st_mtime == stamp
     assert (out / "ablation.md").read_text().splitlines() == table
+
+
+MIRRORED = """
+import sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from keras_fer.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_train_with_mirrored_strategy_on_two_cpu_devices(tmp_path, face_folder):
+    out = tmp_path / "mirrored"
+    result = subprocess.run(
+        [sys.executable, "-c", MIRRORED, "train", "--dataset", "folder", "--data", str(face_folder),
+         "--model", "first_conv", "--input-size", "48", "--epochs", "1", "--batch-size", "16",
+         "--recipe", "paper", "--strategy", "mirrored", "--out", str(out)],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "mirrored strategy over 2 replica(s)" in result.stdout
+    assert (out / "best.keras").is_file()

@@ -4,6 +4,14 @@
 # shortcuts + zero-initialised last norms, and the `mobilenetv3_large` baseline), all under the
 # `strong` recipe. Results go to $OUT: each run's best.keras (first two runs) and results.tgz.
 # Local check (CPU): PY=python SIZE=48 LIMIT=256 BUDGET=60 BATCH=32 OUT=/tmp/gpu_check bash scripts/gpu_fer2013.sh
+# Preparation (here, once; both folders in .git/info/exclude, named in the device call's carry):
+#   .venv/bin/python -c 'from keras_fer.data import load_dataset; s = load_dataset("fer2013",
+#     "../shared/datasets/fer2013"); [s[n].save_npz(f".gpu/fer2013_{n}.npz", compression="lzma")
+#     for n in ("train", "test")]'                                    # 56 MiB together
+#   pip download --no-deps --only-binary=:all: --python-version 3.12 --platform manylinux_2_28_x86_64 \
+#     --platform manylinux_2_17_x86_64 -d .whl keras==3.15.1 namex==0.1.0 optree==0.20.0
+# Each process plans its epochs from its second epoch: the first includes XLA compilation and
+# autotuning (2-3.5 min for the GroupNorm variants with three processes compiling at once).
 set -u
 if [ -d .whl ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \

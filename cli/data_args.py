@@ -21,6 +21,11 @@ def add_data_arguments(parser):
     parser.add_argument("--limit", type=int, help="use a seeded random sample of N training images")
 
 
+def dataset_options(args):
+    """Loader options that only some data sets take (FER+'s label mode)."""
+    return {"label_mode": args.label_mode} if args.dataset == "ferplus" else {}
+
+
 def load_train_val(args, out):
     """(train, val, recipe) for the parsed arguments; bad inputs skipped are listed in out/skipped.json."""
     import json
@@ -30,8 +35,7 @@ def load_train_val(args, out):
     from keras_fer.data import load_dataset, make_splits
     from keras_fer.training import get_recipe
 
-    options = {"label_mode": args.label_mode} if args.dataset == "ferplus" else {}
-    splits = load_dataset(args.dataset, args.data, on_bad=args.on_bad, **options)
+    splits = load_dataset(args.dataset, args.data, on_bad=args.on_bad, **dataset_options(args))
     train, val = make_splits(args.dataset, splits, split=args.split, seed=args.seed)
     if args.limit:
         train = train.subset(np.sort(np.random.default_rng(args.seed).permutation(len(train))[: args.limit]))

@@ -3,6 +3,8 @@
 import json
 import pathlib
 
+from keras_fer.cli.data_args import dataset_options
+
 
 def add_parser(commands):
     from keras_fer.data import DATASETS
@@ -28,8 +30,8 @@ def run(args):
 
     model, metadata = load_model(args.model)
     preprocessing = metadata.get("preprocessing", {})
-    options = {"label_mode": args.label_mode} if args.dataset == "ferplus" else {}
-    splits = load_dataset(args.dataset, args.data, equalize=preprocessing.get("equalize", True), **options)
+    splits = load_dataset(args.dataset, args.data, equalize=preprocessing.get("equalize", True),
+                          **dataset_options(args))
     if args.split not in splits:
         raise ValueError(f"{args.data}: no split {args.split!r} (found: {', '.join(splits)})")
     class_names = metadata.get("class_names") or splits[args.split].class_names

@@ -5,8 +5,8 @@ import pathlib
 
 import numpy as np
 
-from keras_fer.data.images import BadInputError, _check_on_bad, decode_many, equalize_hist, list_images
-from keras_fer.data.labeled import LabeledImages
+from keras_fer.data.images import BadInputError, _check_on_bad, decode_many, list_images
+from keras_fer.data.labeled import LabeledImages, concatenate
 
 # fer2013.csv's label order (emotion 0..6).
 CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -30,12 +30,7 @@ def load_fer2013(path, on_bad="error", equalize=True):
 
 
 def _finish(images, labels, files, skipped, equalize):
-    if equalize:
-        images = np.stack([equalize_hist(image) for image in images]) if len(images) else images
-    return LabeledImages(
-        images, np.asarray(labels, np.int64), CLASSES, files, skipped,
-        preprocessing={"grayscale": True, "equalize": bool(equalize)},
-    )
+    return LabeledImages.from_faces(images, np.asarray(labels, np.int64), CLASSES, files, skipped, equalize)
 
 
 def _load_csv(path, on_bad, equalize):
@@ -138,8 +133,6 @@ def _split_test_by_prefix(splits):
 def _add_test(splits):
     parts = [splits[s] for s in ("public_test", "private_test") if s in splits]
     if parts:
-        from keras_fer.data.labeled import concatenate
-
         splits["test"] = concatenate(parts)
 
 

@@ -15,7 +15,7 @@ import pathlib
 
 import numpy as np
 
-from keras_fer.data.images import BadInputError, _check_on_bad, decode_many, equalize_hist
+from keras_fer.data.images import BadInputError, _check_on_bad, decode_many
 from keras_fer.data.labeled import LabeledImages
 
 CLASSES = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt")
@@ -89,16 +89,14 @@ def load_ferplus(root, label_mode="majority", on_bad="error", equalize=True):
         if not paths:
             raise BadInputError(f"{folder}: no images left after {label_mode} labelling")
         images, kept, bad = decode_many(paths, size=48, on_bad=on_bad)
-        if equalize and len(images):
-            images = np.stack([equalize_hist(image) for image in images])
         labels = np.asarray(labels)[kept]
-        splits[split] = LabeledImages(
+        splits[split] = LabeledImages.from_faces(
             images,
             labels.astype(np.float32) if label_mode == "probability" else labels.astype(np.int64),
             CLASSES,
             [str(paths[i]) for i in kept],
             bad,
-            preprocessing={"grayscale": True, "equalize": bool(equalize)},
+            equalize,
         )
     return splits
 

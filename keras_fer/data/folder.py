@@ -4,7 +4,7 @@ import pathlib
 
 import numpy as np
 
-from keras_fer.data.images import BadInputError, _check_on_bad, decode_many, equalize_hist, list_images
+from keras_fer.data.images import BadInputError, _check_on_bad, decode_many, list_images
 from keras_fer.data.labeled import LabeledImages
 
 
@@ -28,11 +28,8 @@ def load_folder(root, size=48, on_bad="error", equalize=True, class_names=None):
         paths += files
         labels += [names.index(folder.name)] * len(files)
     images, kept, bad = decode_many(paths, size=size, on_bad=on_bad)
-    if equalize and len(images):
-        images = np.stack([equalize_hist(image) for image in images])
     return {
-        "all": LabeledImages(
-            images, np.asarray(labels, np.int64)[kept], names, [str(paths[i]) for i in kept], bad,
-            preprocessing={"grayscale": True, "equalize": bool(equalize)},
+        "all": LabeledImages.from_faces(
+            images, np.asarray(labels, np.int64)[kept], names, [str(paths[i]) for i in kept], bad, equalize
         )
     }

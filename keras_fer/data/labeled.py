@@ -7,6 +7,8 @@ import zipfile
 
 import numpy as np
 
+from keras_fer.data.images import equalize_hist
+
 
 @dataclasses.dataclass
 class LabeledImages:
@@ -30,6 +32,15 @@ class LabeledImages:
 
     def __len__(self):
         return len(self.images)
+
+    @classmethod
+    def from_faces(cls, images, labels, class_names, files, skipped=(), equalize=True):
+        """Decoded grayscale faces, histogram-equalized when `equalize` (every loader's last step;
+        the choice is recorded in `preprocessing`, which travels with trained models)."""
+        if equalize and len(images):
+            images = np.stack([equalize_hist(image) for image in images])
+        return cls(images, np.asarray(labels), class_names, list(files), list(skipped),
+                   preprocessing={"grayscale": True, "equalize": bool(equalize)})
 
     @property
     def soft(self):

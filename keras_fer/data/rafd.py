@@ -6,7 +6,7 @@ import re
 import numpy as np
 from PIL import Image
 
-from keras_fer.data.images import BadInputError, IMAGE_SUFFIXES, _check_on_bad, decode_many, equalize_hist
+from keras_fer.data.images import BadInputError, IMAGE_SUFFIXES, _check_on_bad, decode_many, to_grayscale
 from keras_fer.data.labeled import LabeledImages
 
 CLASSES = ("angry", "contemptuous", "disgusted", "fearful", "happy", "neutral", "sad", "surprised")
@@ -61,19 +61,14 @@ def load_rafd(root, angles=("090",), gazes=GAZES, size=96, on_bad="error", equal
     if not paths:
         raise BadInputError(f"{root}: no RaFD images for angles {angles} and gazes {gazes}")
     images, kept, bad = decode_many(paths, size=None, on_bad=on_bad, loader=lambda p: _face_square(p, size))
-    if equalize and len(images):
-        images = np.stack([equalize_hist(image) for image in images])
-    data = LabeledImages(
-        images, np.asarray(labels)[kept], CLASSES, [str(paths[i]) for i in kept], skipped + bad,
-        preprocessing={"grayscale": True, "equalize": bool(equalize)},
+    data = LabeledImages.from_faces(
+        images, np.asarray(labels)[kept], CLASSES, [str(paths[i]) for i in kept], skipped + bad, equalize
     )
     data.subjects = np.asarray(subjects)[kept]
     return {"all": data}
 
 
 def _face_square(path, size):
-    from keras_fer.data.images import to_grayscale
-
     with Image.open(path) as image:
         image.load()
         width, height = image.size

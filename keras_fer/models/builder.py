@@ -3,6 +3,7 @@
 import keras
 
 from keras_fer.layers import (
+    BN_MOMENTUM,
     DilatedShortcut,
     SimAM,
     SqueezeExcite,
@@ -38,7 +39,7 @@ def build_model(
     simam_lambda=1e-4,
     shortcut_init="glorot_uniform",
     zero_init_last_norm=False,
-    bn_momentum=0.999,
+    bn_momentum=BN_MOMENTUM,
     implementation="native",
     include_preprocessing=True,
     classifier_activation="softmax",

@@ -9,8 +9,9 @@ from keras_fer.cli.data_args import dataset_options
 def add_parser(commands):
     from keras_fer.data import DATASETS
 
-    parser = commands.add_parser("evaluate", help="evaluate a .keras model on a data set split")
-    parser.add_argument("model", help="a .keras file written by keras_fer train")
+    parser = commands.add_parser("evaluate", help="evaluate a .keras or .tflite model on a data set split")
+    parser.add_argument("model", help="a .keras file written by keras_fer train, a .tflite file written by "
+                        "keras_fer convert, or a pretrained name (fer2013, ferplus)")
     parser.add_argument("--dataset", required=True, choices=DATASETS)
     parser.add_argument("--data", required=True)
     parser.add_argument("--split", default="test", help="a split of the data set: train, test, "

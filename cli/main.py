@@ -3,9 +3,10 @@
 import argparse
 import sys
 
-from keras_fer.cli import evaluate, experiment, info, train
+from keras_fer.cli import convert, evaluate, experiment, info, predict, train
 
-COMMANDS = {"info": info, "train": train, "evaluate": evaluate, "experiment": experiment}
+COMMANDS = {"info": info, "train": train, "evaluate": evaluate, "experiment": experiment,
+            "convert": convert, "predict": predict}
 
 
 def build_parser():

@@ -60,6 +60,11 @@ class SimAM(keras.layers.Layer):
 
     d = (x - mean)^2 and v = sum(d) / (H*W - 1). A 1x1 map has no spread; the divisor is clamped
     to 1 there (v = 0), so the output is x * sigmoid(0.5) instead of NaN.
+
+    Computed as ((x - mean) * rsqrt(4 (v + lambda)))^2 + 0.5, the same value without a division
+    by a tensor: TFLite's integer DIV fails at run time when the divisor quantizes to zero, and
+    the standardized deviation stays in a range int8 represents well. With a static H x W the
+    count is a constant, so the converted graph has no shape arithmetic either.
     """
 
     def __init__(self, lambda_=1e-4, **kwargs):
@@ -67,13 +72,16 @@ class SimAM(keras.layers.Layer):
         self.lambda_ = float(lambda_)
 
     def call(self, inputs):
-        height, width = ops.shape(inputs)[1], ops.shape(inputs)[2]
-        n = ops.maximum(ops.cast(height * width, inputs.dtype) - 1.0, 1.0)
-        mean = ops.mean(inputs, axis=(1, 2), keepdims=True)
-        d = ops.square(inputs - mean)
-        v = ops.sum(d, axis=(1, 2), keepdims=True) / n
-        e_inv = d / (4.0 * (v + self.lambda_)) + 0.5
-        return inputs * ops.sigmoid(e_inv)
+        centered = inputs - ops.mean(inputs, axis=(1, 2), keepdims=True)
+        squared_sum = ops.sum(ops.square(centered), axis=(1, 2), keepdims=True)
+        height, width = inputs.shape[1], inputs.shape[2]
+        if height is not None and width is not None:
+            v = squared_sum * (1.0 / max(height * width - 1, 1))
+        else:
+            shape = ops.shape(inputs)
+            v = squared_sum / ops.maximum(ops.cast(shape[1] * shape[2], inputs.dtype) - 1.0, 1.0)
+        standardized = centered * ops.rsqrt(4.0 * (v + self.lambda_))
+        return inputs * ops.sigmoid(ops.square(standardized) + 0.5)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -1,7 +1,8 @@
 """Saving and loading models with what an app needs to use them: class names and preprocessing.
 
 The metadata travels inside the `.keras` file (an extra `keras_fer.json` entry in its zip, which
-Keras ignores) and beside it as `<name>.json`.
+Keras ignores) and beside it as `<name>.json`. A `.tflite` file carries it beside it as
+`<name>.tflite.json` (written by `keras_fer convert`).
 """
 
 import json
@@ -35,11 +36,34 @@ def read_metadata(path):
     return {}
 
 
-def load_model(path):
-    """(model, metadata) from a `.keras` file, with a clear error for a missing or bad file."""
+def tflite_metadata_path(path):
     path = pathlib.Path(path)
+    return path.with_name(path.name + ".json")
+
+
+def resolve_model_path(name_or_path):
+    """A pretrained model's name (`fer2013`, `ferplus`, `fer2013-int8`, ...) -> its file in the
+    package; anything else is taken as a path."""
+    from keras_fer import zoo
+
+    if str(name_or_path) in zoo.PRETRAINED:
+        return zoo.pretrained_path(str(name_or_path))
+    return pathlib.Path(name_or_path)
+
+
+def load_model(path, num_threads=None):
+    """(model, metadata) from a `.keras` or `.tflite` file or a pretrained model's name, with a
+    clear error for a missing or bad file. A `.tflite` model is a `litert.TFLiteModel` with the
+    same `predict`."""
+    path = resolve_model_path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: model file not found")
+    if path.suffix == ".tflite":
+        from keras_fer.litert import TFLiteModel
+
+        sidecar = tflite_metadata_path(path)
+        metadata = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+        return TFLiteModel(path, num_threads=num_threads), metadata
     metadata = read_metadata(path)
     import keras_fer  # noqa: F401  (registers the custom layers)
 

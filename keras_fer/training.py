@@ -165,7 +165,7 @@ def fit(network, train, val, recipe, out_dir, *, stored_size=None, seed=0, time_
     )
     metadata = {
         "class_names": list(train.class_names),
-        "preprocessing": {**train.preprocessing, "input_size": network.input_shape[1],
+        "preprocessing": {**train.preprocessing, "stored_size": stored_size, "input_size": network.input_shape[1],
                           "input_channels": network.input_shape[3], "value_range": [0, 255]},
         "dataset": dataset, "recipe": dataclasses.asdict(recipe), "backend": keras.backend.backend(),
     }

@@ -41,3 +41,26 @@ def backend_available(name):
 
     module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[name]
     return importlib.util.find_spec(module) is not None
+
+
+def run_cli(*args, timeout=600):
+    """`python -m keras_fer ARGS` in a fresh interpreter; the CompletedProcess (text)."""
+    return subprocess.run([sys.executable, "-m", "keras_fer", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def pretrained_file(name="fer2013"):
+    """A shipped pretrained model; it is part of the package, so a missing file is a failure."""
+    from keras_fer import zoo
+
+    path = zoo.FOLDER / zoo.PRETRAINED[name]
+    assert path.is_file(), f"pretrained model {name!r} missing from the package: {path}"
+    return path
+
+
+@pytest.fixture(scope="session")
+def fer2013_test_faces():
+    """FER2013's test/ split (PublicTest, 3,589 real faces), equalized as the models expect."""
+    from keras_fer.data import load_dataset
+
+    return load_dataset("fer2013", dataset_path("fer2013"))["test"]

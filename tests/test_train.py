@@ -9,14 +9,12 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import dataset_path
+from conftest import dataset_path, run_cli
 from keras_fer.model_io import load_model
 from keras_fer.training import Recipe, scheduled_rate
 
 
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "keras_fer", *args], capture_output=True, text=True,
-                          timeout=600)
+cli = run_cli
 
 
 @pytest.fixture(scope="module")

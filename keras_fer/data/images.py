@@ -45,16 +45,73 @@ def to_grayscale(image):
     return np.asarray(image.convert("L"), dtype=np.uint8)
 
 
+def resize_gray(gray, size):
+    """uint8 grayscale (H, W) -> (size, size), bilinear (Pillow, antialiased when shrinking)."""
+    if gray.shape == (size, size):
+        return gray
+    return np.asarray(Image.fromarray(gray).resize((size, size), Image.BILINEAR), dtype=np.uint8)
+
+
+def prepare_face(gray_crop, preprocessing):
+    """A grayscale face crop of any size -> the stored face a model was trained on: resized to
+    the training faces' size, histogram-equalized if the model's preprocessing says so.
+    (Loaders do the same: decode_image(path, size) then LabeledImages.from_faces.)"""
+    face = resize_gray(np.asarray(gray_crop, np.uint8), int(preprocessing.get("stored_size", 48)))
+    return equalize_hist(face) if preprocessing.get("equalize", True) else face
+
+
+def open_image(path):
+    """A PIL image, upright (EXIF orientation applied), fully read."""
+    with Image.open(io.BytesIO(pathlib.Path(path).read_bytes())) as image:
+        image.load()
+        return ImageOps.exif_transpose(image)
+
+
+def as_pil(image, color="rgb"):
+    """A path, PIL image or NumPy array -> an upright PIL image.
+
+    Arrays: (H, W) grayscale, (H, W, 3) RGB — or BGR with color="bgr", as OpenCV gives —,
+    (H, W, 4) RGBA / BGRA; uint8, uint16 (scaled to 8 bit) or float in [0, 1].
+    """
+    if isinstance(image, (str, pathlib.Path)):
+        return _named_errors(open_image, pathlib.Path(image))
+    if isinstance(image, Image.Image):
+        return ImageOps.exif_transpose(image)
+    array = np.asarray(image)
+    if color not in ("rgb", "bgr"):
+        raise ValueError(f"color must be 'rgb' or 'bgr', got {color!r}")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise ValueError(f"an image array must be (H, W), (H, W, 3) or (H, W, 4); got shape {array.shape}")
+    if array.dtype == np.uint16:
+        array = np.rint(array / 257.0).astype(np.uint8)
+    elif array.dtype.kind == "f":
+        array = np.clip(np.rint(array * 255.0), 0, 255).astype(np.uint8)
+    elif array.dtype != np.uint8:
+        raise ValueError(f"image arrays must be uint8, uint16 or float in [0, 1]; got {array.dtype}")
+    if array.ndim == 3 and color == "bgr":
+        array = array[:, :, [2, 1, 0, 3][: array.shape[2]]]
+    return Image.fromarray(np.ascontiguousarray(array))
+
+
+def to_rgb(image):
+    """Any PIL image -> uint8 RGB array (for drawing on; alpha over white)."""
+    gray_modes = ("I;16", "I;16B", "I;16L", "I", "F")
+    if image.mode in gray_modes:
+        return np.repeat(to_grayscale(image)[:, :, None], 3, axis=2)
+    if image.mode in ("RGBA", "LA", "P", "PA"):
+        image = Image.alpha_composite(Image.new("RGBA", image.size, (255, 255, 255, 255)), image.convert("RGBA"))
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
 def decode_image(path, size=None):
     """Read one image file as uint8 grayscale, optionally resized to size x size (bilinear)."""
     path = pathlib.Path(path)
 
     def load(path):
-        with Image.open(io.BytesIO(path.read_bytes())) as image:
-            image.load()
-            if size is not None and image.size != (size, size):
-                image = ImageOps.exif_transpose(image).resize((size, size), Image.BILINEAR)
-            return to_grayscale(image)
+        gray = to_grayscale(open_image(path))
+        return gray if size is None else resize_gray(gray, size)
 
     return _named_errors(load, path)
 

@@ -1,0 +1,107 @@
+"""`keras_fer convert`: a `.keras` model -> `.tflite` + labels.txt + JSON, verified on real faces."""
+
+import json
+import pathlib
+
+CALIBRATION_SPLITS = ("train", "FER2013Train", "all")
+VERIFY_SPLITS = ("test", "valid", "public_test", "private_test", "all")
+
+
+def add_parser(commands):
+    from keras_fer.convert import QUANTIZE_MODES
+    from keras_fer.data import DATASETS
+
+    parser = commands.add_parser("convert", help="convert a .keras model to TFLite (LiteRT) for Android")
+    parser.add_argument("model", help="a .keras file (or a pretrained name: fer2013, ferplus)")
+    parser.add_argument("--out", required=True, help="the .tflite file to write")
+    parser.add_argument("--quantize", default="none", choices=QUANTIZE_MODES)
+    parser.add_argument("--dataset", default="fer2013", choices=DATASETS,
+                        help="kind of --calibration-data (default fer2013)")
+    parser.add_argument("--calibration-data", help="real images: int8 calibration uses its train split, "
+                        "verification its test / valid split (disjoint halves of a single-split folder)")
+    parser.add_argument("--samples", type=int, default=300, help="images for calibration and for verification")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-verify", action="store_true", help="skip the check against the Keras model")
+    parser.set_defaults(run=run)
+
+
+def sample_inputs(metadata, class_names, dataset, path, samples, seed, size, channels):
+    """(calibration inputs, verification inputs, verification labels) from a real data set."""
+    import numpy as np
+
+    from keras_fer.data import load_dataset
+    from keras_fer.data.pipeline import to_model_input
+    from keras_fer.evaluation import match_classes
+
+    equalize = metadata.get("preprocessing", {}).get("equalize", True)
+    splits = load_dataset(dataset, path, equalize=equalize)
+    rng = np.random.default_rng(seed)
+    calibration_name = next((s for s in CALIBRATION_SPLITS if s in splits), next(iter(splits)))
+    verify_name = next((s for s in VERIFY_SPLITS if s in splits and s != calibration_name), None)
+    order = rng.permutation(len(splits[calibration_name]))
+    if verify_name is None:  # one split only: two disjoint samples of it
+        verify_name, verify_order = calibration_name, order[len(order) // 2:]
+        order = order[: len(order) // 2]
+    else:
+        verify_order = rng.permutation(len(splits[verify_name]))
+    calibration = splits[calibration_name].subset(np.sort(order[:samples]))
+    verification = match_classes(splits[verify_name].subset(np.sort(verify_order[:samples])), class_names)
+    print(f"real images from {path}: {len(calibration)} of {calibration_name!r} for calibration, "
+          f"{len(verification)} of {verify_name!r} for verification")
+    return (to_model_input(calibration.images, size, channels),
+            to_model_input(verification.images, size, channels), verification.hard_labels)
+
+
+def run(args):
+    from keras_fer import __version__
+    from keras_fer.convert import (
+        ConversionCheckError, check, convert, describe, sha256, verify, write_sidecars,
+    )
+    from keras_fer.litert import TFLiteModel
+    from keras_fer.model_io import load_model, resolve_model_path
+
+    model, metadata = load_model(args.model)
+    out = pathlib.Path(args.out)
+    if out.suffix != ".tflite":
+        raise ValueError(f"{out}: the output file must end in .tflite")
+    class_names = metadata.get("class_names") or [f"class_{i}" for i in range(model.output_shape[-1])]
+    needs_data = args.quantize == "int8" or not args.no_verify
+    if needs_data and not args.calibration_data:
+        raise ValueError("real images are needed (int8 calibration and/or verification): give "
+                         "--calibration-data PATH [--dataset KIND], or --no-verify for none/float16/dynamic")
+    calibration = verification = labels = None
+    if needs_data:
+        calibration, verification, labels = sample_inputs(
+            metadata, class_names, args.dataset, args.calibration_data, args.samples, args.seed,
+            model.input_shape[1], model.input_shape[3])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    convert(model, out, args.quantize, calibration)
+    tflite_model = TFLiteModel(out)
+    source = {"model": str(args.model), "model_sha256": sha256(resolve_model_path(args.model)),
+              "keras_fer": __version__, "training": {k: metadata[k] for k in ("dataset", "model") if k in metadata}}
+    description = describe(tflite_model, class_names, metadata, args.quantize, source)
+    if not args.no_verify:
+        result = verify(model, tflite_model, verification, labels)
+        description["verification"] = result
+        try:
+            check(result, args.quantize, out)
+        except ConversionCheckError as error:
+            failed = out.with_name(out.stem + ".failed.tflite")
+            out.replace(failed)  # never leave a file that disagrees with Keras where the app expects it
+            print(json.dumps(result, indent=2))
+            raise ValueError(f"{error} (the file is kept for inspection as {failed})") from None
+        print(_summary(result, args.quantize))
+    write_sidecars(out, description)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB), {out.name}.json, labels.txt")
+    return 0
+
+
+def _summary(result, quantize):
+    from keras_fer.convert import AGREEMENT_THRESHOLDS
+
+    text = (f"verified on {result['n']} real images: top-1 agreement {result['agreement']:.2%} "
+            f"(needs {AGREEMENT_THRESHOLDS[quantize]:.1%}), max probability difference "
+            f"{result['max_probability_difference']:.4f}, NaN/Inf {result['nonfinite']}")
+    if "keras_accuracy" in result:
+        text += f"; accuracy Keras {result['keras_accuracy']:.2%}, TFLite {result['tflite_accuracy']:.2%}"
+    return text

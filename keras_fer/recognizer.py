@@ -1,0 +1,87 @@
+"""`keras_fer.FER`: expressions of the faces in photos — detect, crop, classify.
+
+    from keras_fer import FER
+    fer = FER()                                   # the bundled FER2013 model, offline
+    fer.detect_emotions("photo.jpg")              # [{"box": [x, y, w, h], "emotions": {...}, ...}]
+    fer.top_emotion("photo.jpg")                  # ("happy", 0.93), or (None, None) without a face
+
+Crops go through `data.images.prepare_face` (resize to the training faces' size, histogram
+equalization when the model was trained with it) and `data.pipeline.to_model_input` — the
+functions training and evaluation use, so a face in a photo reaches the network exactly as a
+face of the data set did.
+"""
+
+import numpy as np
+
+from keras_fer.data.images import as_pil, prepare_face, to_grayscale
+from keras_fer.data.pipeline import to_model_input
+from keras_fer.faces import FaceDetector, crop_square
+
+
+class FER:
+    """Face detection + expression classification.
+
+    model: a pretrained name ("fer2013", "ferplus", "fer2013-int8"), a `.keras` / `.tflite` path,
+    or a keras.Model with `keras_fer_metadata` (as `keras_fer.pretrained` returns).
+    margin: how much to enlarge the detected square before cropping (0: the cascade's box,
+    which frames a face as FER2013's crops do — measured in benchmarks/face_detection.py).
+    """
+
+    def __init__(self, model="fer2013", detector=None, margin=0.0, batch_size=64, num_threads=None):
+        from keras_fer.model_io import load_model
+
+        if isinstance(model, str) or hasattr(model, "__fspath__"):
+            self.model, self.metadata = load_model(model, num_threads=num_threads)
+            self.model_name = str(model)
+        else:
+            self.model, self.metadata = model, getattr(model, "keras_fer_metadata", {})
+            self.model_name = getattr(model, "name", "model")
+        classes = self.model.output_shape[-1]
+        self.class_names = list(self.metadata.get("class_names") or [f"class_{i}" for i in range(classes)])
+        if len(self.class_names) != classes:
+            raise ValueError(f"{self.model_name}: {classes} outputs but {len(self.class_names)} class names")
+        self.preprocessing = self.metadata.get("preprocessing", {})
+        self.detector = detector or FaceDetector()
+        self.margin, self.batch_size = margin, batch_size
+
+    def classify_faces(self, crops):
+        """Probabilities (N, classes) for grayscale face crops (any size, uint8)."""
+        if len(crops) == 0:
+            return np.zeros((0, len(self.class_names)), np.float32)
+        faces = np.stack([prepare_face(crop, self.preprocessing) for crop in crops])
+        x = to_model_input(faces, self.model.input_shape[1], self.model.input_shape[3])
+        return np.asarray(self.model.predict(x, verbose=0, batch_size=self.batch_size))
+
+    def find_faces(self, image, color="rgb"):
+        """(grayscale array of the upright image, boxes, crops)."""
+        gray = to_grayscale(as_pil(image, color))
+        boxes = self.detector.detect(gray)
+        return gray, boxes, [crop_square(gray, box, self.margin) for box in boxes]
+
+    def detect_emotions_batch(self, images, color="rgb"):
+        """`detect_emotions` for many images, classifying all their faces in one batch."""
+        found = [self.find_faces(image, color) for image in images]
+        probabilities = self.classify_faces([crop for _, _, crops in found for crop in crops])
+        results, start = [], 0
+        for _, boxes, _ in found:
+            results.append([self._face(box, p) for box, p in zip(boxes, probabilities[start:start + len(boxes)])])
+            start += len(boxes)
+        return results
+
+    def detect_emotions(self, image, color="rgb"):
+        """One dict per face, largest first: box [x, y, w, h] on the upright image, emotions
+        {class: probability}, top_emotion and its score. No face: an empty list."""
+        return self.detect_emotions_batch([image], color)[0]
+
+    def top_emotion(self, image, color="rgb"):
+        """(class name, probability) of the largest face, or (None, None) without a face."""
+        faces = self.detect_emotions(image, color)
+        if not faces:
+            return None, None
+        return faces[0]["top_emotion"], faces[0]["score"]
+
+    def _face(self, box, probabilities):
+        top = int(np.argmax(probabilities))
+        return {"box": [int(v) for v in box],
+                "emotions": {name: round(float(p), 6) for name, p in zip(self.class_names, probabilities)},
+                "top_emotion": self.class_names[top], "score": round(float(probabilities[top]), 6)}

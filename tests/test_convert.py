@@ -1,0 +1,150 @@
+"""TFLite conversion of the trained `improved` network in four modes, checked with LiteRT on real
+FER2013 faces; the sidecar files; `.keras` vs `.tflite` evaluation; the reference client."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, dataset_path, pretrained_file, run_cli
+from keras_fer.convert import AGREEMENT_THRESHOLDS, QUANTIZE_MODES, check, convert, verify
+from keras_fer.data.pipeline import to_model_input
+from keras_fer.litert import TFLiteModel
+from keras_fer.model_io import load_model
+
+SAMPLES = 200
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(pretrained_file("fer2013"))
+
+
+@pytest.fixture(scope="module")
+def real_inputs(model, fer2013_test_faces):
+    """Calibration and verification faces: disjoint seeded samples of FER2013's test/ folder."""
+    network, _ = model
+    order = np.random.default_rng(0).permutation(len(fer2013_test_faces))
+    size, channels = network.input_shape[1], network.input_shape[3]
+    calibration = to_model_input(fer2013_test_faces.images[order[:SAMPLES]], size, channels)
+    verification = fer2013_test_faces.subset(order[SAMPLES:2 * SAMPLES])
+    return calibration, to_model_input(verification.images, size, channels), verification.hard_labels
+
+
+@pytest.fixture(scope="module")
+def converted(model, real_inputs, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tflite")
+    calibration = real_inputs[0]
+    return {mode: convert(model[0], folder / f"{mode}.tflite", mode, calibration) for mode in QUANTIZE_MODES}
+
+
+@pytest.mark.parametrize("mode", QUANTIZE_MODES)
+def test_every_mode_agrees_with_keras_on_real_faces(mode, model, real_inputs, converted):
+    network, _ = model
+    tflite = TFLiteModel(converted[mode])
+    result = verify(network, tflite, real_inputs[1], real_inputs[2])
+    assert result["nonfinite"] == 0  # the NaN-output failure of a probe conversion
+    assert result["batch_vs_single_max_difference"] < 0.05  # the dynamic-batch failure
+    assert result["agreement"] >= AGREEMENT_THRESHOLDS[mode], result
+    assert abs(result["tflite_accuracy"] - result["keras_accuracy"]) <= 0.02, result
+    check(result, mode, converted[mode])  # the command's own check passes too
+    assert not any(name.startswith("Flex") for name in tflite.op_names())  # stock LiteRT runs it
+    if mode == "int8":
+        assert tflite.input_dtype == np.uint8 and tflite.input_quantization == (1.0, 0)  # raw pixels
+        assert tflite.output_dtype == np.uint8
+    else:
+        assert tflite.input_dtype == np.float32
+
+
+def test_file_sizes_shrink_with_quantization(converted):
+    size = {mode: path.stat().st_size for mode, path in converted.items()}
+    assert size["float16"] < 0.55 * size["none"]
+    assert size["dynamic"] < 0.32 * size["none"]
+    assert size["int8"] < 0.32 * size["none"]
+
+
+def test_failed_verification_is_reported_and_never_ships(model, real_inputs):
+    bad = {"n": 5, "nonfinite": 3, "agreement": 0.5, "max_probability_difference": 1.0,
+           "batch_vs_single_max_difference": 0.0}
+    with pytest.raises(ValueError, match=r"x\.tflite: int8 conversion failed verification on 5 real "
+                                         r"images: 3 NaN/Inf outputs; top-1 agreement with Keras 50\.00% < 97\.0%"):
+        check(bad, "int8", pathlib.Path("x.tflite"))
+
+
+def test_convert_command_writes_what_an_app_needs_and_evaluate_agrees(tmp_path, model):
+    network, metadata = model
+    out = tmp_path / "android" / "fer.tflite"
+    result = run_cli("convert", pretrained_file("fer2013"), "--out", out, "--quantize", "float16",
+                     "--calibration-data", dataset_path("fer2013"), "--samples", 100)
+    assert result.returncode == 0, result.stderr
+    assert "top-1 agreement" in result.stdout
+    assert (out.parent / "labels.txt").read_text().split("\n")[:-1] == metadata["class_names"]
+    description = json.loads((out.parent / "fer.tflite.json").read_text())
+    assert description["class_names"] == metadata["class_names"]
+    assert description["input"]["shape"] == [1, network.input_shape[1], network.input_shape[1], 3]
+    assert description["input"]["dtype"] == "float32" and description["quantize"] == "float16"
+    assert description["preprocessing"]["equalize"] is True
+    assert description["verification"]["n"] == 100
+
+    folder = tmp_path / "faces"  # a folder-layout sample of real test faces, evaluated both ways
+    source = dataset_path("fer2013") / "test"
+    for class_folder in sorted(source.iterdir()):
+        (folder / class_folder.name).mkdir(parents=True)
+        for f in sorted(class_folder.iterdir())[:15]:
+            (folder / class_folder.name / f.name).write_bytes(f.read_bytes())
+    reports = {}
+    for path in (pretrained_file("fer2013"), out):
+        result = run_cli("evaluate", path, "--dataset", "folder", "--data", folder, "--split", "all",
+                         "--json", "--out", tmp_path / path.suffix)
+        assert result.returncode == 0, result.stderr
+        reports[path.suffix] = json.loads(result.stdout)
+    assert reports[".tflite"]["n"] == reports[".keras"]["n"] == 7 * 15
+    assert reports[".tflite"]["classes"] == reports[".keras"]["classes"]
+    assert reports[".tflite"]["accuracy"] == pytest.approx(reports[".keras"]["accuracy"], abs=0.02)
+
+
+def test_convert_errors_name_the_problem(tmp_path):
+    result = run_cli("convert", pretrained_file("fer2013"), "--out", tmp_path / "m.tflite", "--quantize", "int8")
+    assert result.returncode == 2
+    assert "real images are needed" in result.stderr and "--calibration-data" in result.stderr
+    result = run_cli("convert", pretrained_file("fer2013"), "--out", tmp_path / "m.onnx", "--no-verify")
+    assert result.returncode == 2 and "must end in .tflite" in result.stderr
+    not_a_model = tmp_path / "broken.tflite"
+    not_a_model.write_bytes(b"this is not a flatbuffer")
+    with pytest.raises(ValueError, match="broken.tflite: not a loadable TFLite model"):
+        TFLiteModel(not_a_model)
+
+
+def test_reference_client_matches_the_package(converted, model, tmp_path):
+    """tflite/fer_tflite.py (NumPy + Pillow + LiteRT only) gives the package's predictions."""
+    from keras_fer.convert import describe, write_sidecars
+
+    network, metadata = model
+    path = converted["int8"]
+    write_sidecars(path, describe(TFLiteModel(path), metadata["class_names"], metadata, "int8", {}))
+    faces = sorted((dataset_path("fer2013") / "test" / "happy").iterdir())[:10] + sorted(
+        (dataset_path("fer2013") / "test" / "surprise").iterdir())[:10]
+    result = subprocess.run([sys.executable, str(ROOT / "tflite" / "fer_tflite.py"), str(path), *map(str, faces)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    client = np.array([list(json.loads(line)["probabilities"].values()) for line in result.stdout.splitlines()])
+
+    from keras_fer.data import load_dataset
+
+    expected = TFLiteModel(path).predict(to_model_input(
+        load_dataset("folder", _folder_of(faces, tmp_path))["all"].images, network.input_shape[1], 3))
+    assert client.shape == (20, len(metadata["class_names"]))
+    assert (client.argmax(1) == expected.argmax(1)).mean() >= 0.95
+    assert np.abs(client - expected).max() < 0.05
+
+
+def _folder_of(files, tmp_path):
+    """A one-class folder data set holding copies of `files` in the same order."""
+    root = tmp_path / "client_faces" / "face"
+    root.mkdir(parents=True)
+    for i, f in enumerate(files):
+        (root / f"{i:03d}{f.suffix}").write_bytes(f.read_bytes())
+    return root.parent

@@ -50,7 +50,13 @@ class FER:
             return np.zeros((0, len(self.class_names)), np.float32)
         faces = np.stack([prepare_face(crop, self.preprocessing) for crop in crops])
         x = to_model_input(faces, self.model.input_shape[1], self.model.input_shape[3])
-        return np.asarray(self.model.predict(x, verbose=0, batch_size=self.batch_size))
+        n = len(x)
+        # Keras traces its predict function anew for every new batch shape: pad to a power of two
+        # so a stream of photos with 1, 3, 5... faces reuses a handful of traces.
+        padded = min(self.batch_size, 1 << (n - 1).bit_length()) if n < self.batch_size else n
+        if padded > n:
+            x = np.concatenate([x, np.zeros((padded - n, *x.shape[1:]), x.dtype)])
+        return np.asarray(self.model.predict(x, verbose=0, batch_size=self.batch_size))[:n]
 
     def find_faces(self, image, color="rgb"):
         """(grayscale array of the upright image, boxes, crops)."""

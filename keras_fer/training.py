@@ -87,9 +87,11 @@ def scheduled_rate(recipe, epoch, total_epochs):
 class EpochSchedule(keras.callbacks.Callback):
     """Sets the optimizer's rate each epoch (a variable, so it works inside compiled steps).
 
-    With `time_budget` (seconds) the number of epochs is planned from the measured epoch time
-    after two epochs, so that the cosine reaches zero when the budget ends, and training stops
-    before an epoch would overrun it.
+    With `time_budget` (seconds, counted from the start of this process's `fit`) the number of
+    epochs is planned again after every epoch from the mean time of the epochs so far (the first
+    one of a process is left out: it includes compilation), so that the cosine reaches zero
+    when the budget ends even when the machine gets slower or faster, and training stops before
+    an epoch would overrun it. A resumed run plans from the epoch it resumed at.
     """
 
     def __init__(self, recipe, time_budget=None):
@@ -100,9 +102,13 @@ class EpochSchedule(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.start = time.time()
         self.epoch_start = self.start
+        self.timed_epochs = []
+        self.first_epoch = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start = time.time()
+        if self.first_epoch is None:
+            self.first_epoch = epoch
         self.model.optimizer.learning_rate.assign(scheduled_rate(self.recipe, epoch, self.total_epochs))
 
     def on_epoch_end(self, epoch, logs=None):
@@ -111,15 +117,16 @@ class EpochSchedule(keras.callbacks.Callback):
         if not self.time_budget:
             return
         now = time.time()
-        elapsed, last_epoch = now - self.start, now - self.epoch_start
-        if epoch == 0:
-            # Epoch 0 includes compilation (minutes for XLA on a GPU): no basis for a forecast.
+        elapsed = now - self.start
+        if epoch == self.first_epoch:
+            # No basis for a forecast yet (this epoch includes compilation: minutes for XLA on a GPU).
             self.model.stop_training = elapsed > self.time_budget
             return
-        if epoch == 1:
-            remaining = int((self.time_budget - elapsed) // last_epoch)
-            self.total_epochs = min(self.recipe.epochs, epoch + 1 + max(0, remaining))
-        if epoch + 1 >= self.total_epochs or elapsed + last_epoch > self.time_budget:
+        self.timed_epochs.append(now - self.epoch_start)
+        per_epoch = sum(self.timed_epochs) / len(self.timed_epochs)
+        remaining = int((self.time_budget - elapsed) // per_epoch)
+        self.total_epochs = min(self.recipe.epochs, epoch + 1 + max(0, remaining))
+        if epoch + 1 >= self.total_epochs:
             self.model.stop_training = True
 
 

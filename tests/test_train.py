@@ -141,3 +141,32 @@ def test_train_with_mirrored_strategy_on_two_cpu_devices(tmp_path, face_folder):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "mirrored strategy over 2 replica(s)" in result.stdout
     assert (out / "best.keras").is_file()
+
+
+def test_time_budget_plans_again_after_every_epoch(monkeypatch):
+    """Epoch 0 (compilation) is not timed; then the plan follows the mean epoch time."""
+    import types
+
+    import keras
+
+    from keras_fer import training
+
+    clock = [0.0]
+    monkeypatch.setattr(training.time, "time", lambda: clock[0])
+    schedule = training.EpochSchedule(Recipe(epochs=100, warmup_epochs=0, schedule="cosine"), time_budget=100)
+    model = types.SimpleNamespace(stop_training=False,
+                                  optimizer=types.SimpleNamespace(learning_rate=keras.Variable(1.0)))
+    schedule.set_model(model)
+    schedule.on_train_begin()
+    plans, stopped_after = [], None
+    for epoch, duration in enumerate([30, 10, 20, 20, 20, 20]):
+        schedule.on_epoch_begin(epoch)
+        clock[0] += duration
+        schedule.on_epoch_end(epoch, {})
+        plans.append(schedule.total_epochs)
+        if model.stop_training:
+            stopped_after = epoch
+            break
+    # after epoch 1: 60 s left / 10 s = 6 more; epoch 2: 40 / 15 = 2; epoch 3: 20 / 16.7 = 1; epoch 4: none
+    assert plans == [100, 8, 5, 5, 5]
+    assert stopped_after == 4 and clock[0] == 100

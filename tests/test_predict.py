@@ -1,0 +1,153 @@
+"""Faces in photos: detection boxes on composed photos of real FER2013 faces, the shared
+preprocessing, EXIF / huge / 16-bit / CMYK / array inputs, bad files, `keras_fer predict`."""
+
+import io
+import json
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import pretrained_file, run_cli
+from keras_fer import FER
+from keras_fer.data.images import equalize_hist
+from keras_fer.data.pipeline import to_model_input
+from keras_fer.faces import FaceDetector
+from keras_fer.synthetic import compose_photo, iou, jpeg_with_orientation
+
+
+@pytest.fixture(scope="module")
+def fer():
+    return FER(str(pretrained_file("fer2013")))
+
+
+@pytest.fixture(scope="module")
+def faces(fer2013_test_faces):
+    """Raw (not equalized) FER2013 test faces that the cascade finds when shown alone.
+
+    About a fifth of FER2013's crops are tilted, cut off or occluded so that no frontal cascade
+    finds them (benchmarks/face_detection.py measures the recall); these tests check what this
+    package does with faces — positions, several per photo, rotation, scale, crops — so they
+    use faces a detector can see."""
+    from keras_fer.data import load_dataset
+    from conftest import dataset_path
+
+    raw = load_dataset("fer2013", dataset_path("fer2013"), equalize=False)["test"]
+    detector, chosen = FaceDetector(), []
+    for i in np.random.default_rng(1).permutation(len(raw)):
+        photo, (box,) = compose_photo(raw.images[i:i + 1], side=150, seed=int(i))
+        if any(iou(found, box) >= 0.5 for found in detector.detect(photo.mean(axis=2).astype(np.uint8))):
+            chosen.append(i)
+        if len(chosen) == 16:
+            break
+    return raw.images[chosen]
+
+
+def matched(found, placed):
+    """For each placed box, the detected face dict with the highest IoU (or None below 0.5)."""
+    result = []
+    for box in placed:
+        best = max(found, key=lambda f: iou(f["box"], box), default=None)
+        result.append(best if best is not None and iou(best["box"], box) >= 0.5 else None)
+    return result
+
+
+def test_preprocessing_is_the_training_pipeline(fer, faces):
+    """A 48x48 face given as a crop reaches the network exactly as a data set face does."""
+    direct = fer.model.predict(to_model_input(np.stack([equalize_hist(f) for f in faces]),
+                                              fer.model.input_shape[1], 3), verbose=0)
+    np.testing.assert_allclose(fer.classify_faces(list(faces)), direct, atol=1e-5)
+
+
+def test_boxes_on_composed_photos_and_predictions_match_direct_ones(fer, faces):
+    photos = [compose_photo(faces[i:i + 4], side=side, seed=i) for i, side in zip(range(0, 16, 4), (150, 120, 160, 130))]
+    results = fer.detect_emotions_batch([photo for photo, _ in photos])
+    pairs = [(m, face) for (photo, placed), found, group in zip(photos, results, np.split(faces, 4))
+             for m, face in zip(matched(found, placed), group)]
+    found = [(m, face) for m, face in pairs if m is not None]
+    assert len(found) >= 0.9 * len(pairs), f"{len(found)} of {len(pairs)} placed faces found"
+    direct = fer.classify_faces([face for _, face in found])
+    top = np.array([fer.class_names.index(m["top_emotion"]) for m, _ in found])
+    assert (top == direct.argmax(1)).mean() >= 0.75  # crops are upscaled, re-cropped copies
+    assert all(f == [] for f in fer.detect_emotions_batch([np.full((480, 640, 3), 128, np.uint8)]))
+
+
+def test_exif_rotation_huge_16bit_cmyk_and_arrays(fer, faces, tmp_path):
+    photo, placed = compose_photo(faces[:2], side=150, seed=3)
+    reference = fer.detect_emotions(photo)
+    assert all(m is not None for m in matched(reference, placed))
+    boxes = sorted(f["box"] for f in reference)
+
+    for orientation in (3, 6, 8):  # stored rotated, EXIF says how to turn it upright
+        path = tmp_path / f"rotated_{orientation}.jpg"
+        path.write_bytes(jpeg_with_orientation(photo, orientation))
+        got = sorted(f["box"] for f in fer.detect_emotions(path))
+        assert len(got) == len(boxes) and all(iou(a, b) >= 0.8 for a, b in zip(got, boxes))
+
+    huge = cv2.resize(photo, (640 * 7, 480 * 7), interpolation=cv2.INTER_LINEAR)  # 31 megapixels
+    got = fer.detect_emotions(huge)
+    assert [m is not None for m in matched(got, [tuple(7 * v for v in box) for box in placed])] == [True, True]
+
+    sixteen = tmp_path / "sixteen.png"
+    Image.fromarray((photo.mean(axis=2) * 257).astype(np.uint16)).save(sixteen)
+    cmyk = tmp_path / "cmyk.jpg"
+    Image.fromarray(photo).convert("CMYK").save(cmyk, quality=95)
+    for path in (sixteen, cmyk):
+        got = fer.detect_emotions(path)
+        assert all(m is not None for m in matched(got, placed)), path
+
+    by_array = {
+        "rgb": fer.detect_emotions(photo),
+        "bgr": fer.detect_emotions(photo[:, :, ::-1], color="bgr"),
+        "rgba": fer.detect_emotions(np.dstack([photo, np.full(photo.shape[:2], 255, np.uint8)])),
+        "pil": fer.detect_emotions(Image.fromarray(photo)),
+    }
+    assert all(result == by_array["rgb"] for result in by_array.values())
+    name, score = fer.top_emotion(photo)
+    assert name == reference[0]["top_emotion"] and score == reference[0]["score"]
+    assert fer.top_emotion(np.zeros((100, 100), np.uint8)) == (None, None)
+    with pytest.raises(ValueError, match="got shape"):
+        fer.detect_emotions(np.zeros((10, 10, 5), np.uint8))
+
+
+def test_predict_command_images_folder_video_and_bad_files(tmp_path, faces):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(2):
+        Image.fromarray(compose_photo(faces[2 * i:2 * i + 2], side=140, seed=i)[0]).save(folder / f"p{i}.png")
+    Image.new("RGB", (320, 240), (90, 120, 150)).save(folder / "empty.jpg")
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    video = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 480))
+    for frame in range(12):
+        writer.write(compose_photo(faces[frame // 4:frame // 4 + 1], side=150, seed=frame // 4)[0][:, :, ::-1])
+    writer.release()
+
+    out = tmp_path / "annotated"
+    result = run_cli("predict", folder, video, "--json", "--annotate", out, "--video-stride", 4)
+    assert result.returncode == 1, result.stderr  # one unreadable file, reported, the rest done
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    by_file = {}
+    for line in lines:
+        by_file.setdefault(line["file"].split("/")[-1], []).append(line)
+    assert "broken.png" in by_file["broken.png"][0]["error"] and "not an image" in by_file["broken.png"][0]["error"]
+    assert "broken.png" in result.stderr
+    assert by_file["empty.jpg"][0]["faces"] == []
+    assert [len(line["faces"]) for line in by_file["p0.png"] + by_file["p1.png"]] == [2, 2]
+    face = by_file["p0.png"][0]["faces"][0]
+    assert set(face) == {"box", "emotions", "top_emotion", "score"} and len(face["emotions"]) == 7
+    assert [line["frame"] for line in by_file["clip.mp4"]] == [0, 4, 8]
+    assert all(len(line["faces"]) >= 1 for line in by_file["clip.mp4"])
+    assert (out / "p0_annotated.png").is_file() and (out / "empty_annotated.png").is_file()
+    rows = (out / "clip.csv").read_text().splitlines()
+    assert rows[0].startswith("frame,time,faces,top,angry") and len(rows) == 4
+    summary = json.loads((out / "clip.json").read_text())
+    assert summary["frames_with_face"] == 3 and abs(sum(summary["mean_probabilities"].values()) - 1) < 1e-3
+    assert (out / "clip.png").stat().st_size > 0
+
+    result = run_cli("predict", tmp_path / "missing_folder_or_file.jpg")
+    assert result.returncode == 1 and "missing_folder_or_file.jpg: file not found" in result.stderr
+    (tmp_path / "nothing").mkdir()
+    result = run_cli("predict", tmp_path / "nothing")
+    assert result.returncode == 2 and "folder has no images or videos" in result.stderr

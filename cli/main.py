@@ -3,10 +3,10 @@
 import argparse
 import sys
 
-from keras_fer.cli import benchmark, convert, evaluate, experiment, info, predict, train
+from keras_fer.cli import benchmark, convert, evaluate, experiment, info, predict, train, tune
 
 COMMANDS = {"info": info, "train": train, "evaluate": evaluate, "experiment": experiment,
-            "convert": convert, "predict": predict, "benchmark": benchmark}
+            "tune": tune, "convert": convert, "predict": predict, "benchmark": benchmark}
 
 
 def build_parser():

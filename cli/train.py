@@ -57,7 +57,8 @@ def run(args):
         keras.mixed_precision.set_global_policy("mixed_float16")
     with distribution_scope(args.strategy):  # the model and its optimizer are created inside
         network = keras_fer.build_variant(args.model, input_size=args.input_size,
-                                          input_channels=args.input_channels, classes=len(train.class_names))
+                                          input_channels=args.input_channels, classes=len(train.class_names),
+                                          **recipe.model_options)
         print(f"{args.model} on {args.dataset}: {len(train)} train / {len(val)} validation images, "
               f"{len(train.class_names)} classes, recipe {args.recipe}, strategy {args.strategy}", flush=True)
         history = fit(network, train, val, recipe, out, seed=args.seed, time_budget=args.time_budget,

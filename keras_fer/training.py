@@ -33,11 +33,22 @@ class Recipe:
     label_smoothing: float = 0.0
     augment: str = "none"
     class_weights: bool = False
+    # Builder arguments that belong to the recipe (what `keras_fer tune` searches): dropout,
+    # groups, dilation_rate, ...; `train` passes them to build_variant.
+    model_options: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_file(cls, path):
         with open(path) as handle:
-            return cls(**json.load(handle))
+            values = json.load(handle)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"{path}: unknown recipe field(s) {unknown}; known: {sorted(known)}")
+        return cls(**values)
+
+    def save(self, path):
+        pathlib.Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=2))
 
 
 RECIPES = {

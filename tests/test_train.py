@@ -170,3 +170,35 @@ def test_time_budget_plans_again_after_every_epoch(monkeypatch):
     # after epoch 1: 60 s left / 10 s = 6 more; epoch 2: 40 / 15 = 2; epoch 3: 20 / 16.7 = 1; epoch 4: none
     assert plans == [100, 8, 5, 5, 5]
     assert stopped_after == 4 and clock[0] == 100
+
+
+def test_tune_writes_a_recipe_that_train_accepts_and_resumes(tmp_path, face_folder):
+    out = tmp_path / "tune"
+    args = ["tune", "--dataset", "folder", "--data", face_folder, "--model", "improved",
+            "--input-size", "32", "--recipe", "strong", "--trials", "2", "--epochs-per-trial", "1",
+            "--batch-size", "32", "--out", out]
+    result = cli(*args)
+    assert result.returncode == 0, result.stderr
+    trials = json.loads((out / "trials.json").read_text())
+    assert len(trials) == 2 and trials[0]["val_accuracy"] >= trials[1]["val_accuracy"]
+    recipe = Recipe.from_file(out / "best_recipe.json")
+    assert recipe.optimizer == "adamw" and recipe.learning_rate == trials[0]["values"]["learning_rate"]
+    assert recipe.model_options["groups"] == trials[0]["values"]["groups"]
+    assert recipe.model_options["dilation_rate"] == trials[0]["values"]["dilation_rate"]
+    again = cli(*args)  # the search is finished: nothing is trained again
+    assert again.returncode == 0 and json.loads((out / "trials.json").read_text()) == trials
+
+    run = tmp_path / "run"
+    result = cli("train", "--dataset", "folder", "--data", face_folder, "--input-size", "32",
+                 "--recipe", out / "best_recipe.json", "--epochs", "1", "--out", run)
+    assert result.returncode == 0, result.stderr
+    network, _ = load_model(run / "best.keras")
+    dropout = [layer.rate for layer in network.layers if layer.name == "dropout"]
+    assert dropout == ([pytest.approx(recipe.model_options["dropout"])] if recipe.model_options["dropout"] else [])
+
+
+def test_recipe_file_with_an_unknown_field_is_named(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"learning_rate": 0.1, "learnig_rate": 0.2}))
+    with pytest.raises(ValueError, match=r"r\.json: unknown recipe field\(s\) \['learnig_rate'\]"):
+        Recipe.from_file(path)

@@ -19,7 +19,7 @@ def add_parser(commands):
                         help="kind of --calibration-data (default fer2013)")
     parser.add_argument("--calibration-data", help="real images: int8 calibration uses its train split, "
                         "verification its test / valid split (disjoint halves of a single-split folder)")
-    parser.add_argument("--samples", type=int, default=300, help="images for calibration and for verification")
+    parser.add_argument("--samples", type=int, default=500, help="images for calibration and for verification")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-verify", action="store_true", help="skip the check against the Keras model")
     parser.set_defaults(run=run)

@@ -17,6 +17,9 @@ def add_parser(commands):
                         help="tf.distribute strategy (TensorFlow backend): mirrored = all local GPUs/CPUs")
     parser.add_argument("--mixed-precision", action="store_true",
                         help="mixed_float16 compute (GPUs); the output layer stays float32")
+    parser.add_argument("--init-from", metavar="MODEL",
+                        help="start from a trained .keras (or pretrained name): every layer whose name and "
+                        "shapes match is copied (fine-tuning; the classifier when the classes differ is not)")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run in --out from its last completed epoch")
     parser.set_defaults(run=run)
@@ -59,6 +62,11 @@ def run(args):
         network = keras_fer.build_variant(args.model, input_size=args.input_size,
                                           input_channels=args.input_channels, classes=len(train.class_names),
                                           **recipe.model_options)
+        if args.init_from and not args.resume:  # a resumed run restores its own weights
+            from keras_fer.model_io import copy_matching_weights, load_model
+
+            copied, skipped = copy_matching_weights(load_model(args.init_from)[0], network)
+            print(f"initialised {len(copied)} layers from {args.init_from}; not copied: {', '.join(skipped) or 'none'}")
         print(f"{args.model} on {args.dataset}: {len(train)} train / {len(val)} validation images, "
               f"{len(train.class_names)} classes, recipe {args.recipe}, strategy {args.strategy}", flush=True)
         history = fit(network, train, val, recipe, out, seed=args.seed, time_budget=args.time_budget,

@@ -68,3 +68,24 @@ def load_model(path, num_threads=None):
     import keras_fer  # noqa: F401  (registers the custom layers)
 
     return keras.models.load_model(path), metadata
+
+
+def copy_matching_weights(source, target):
+    """Copy weights layer by layer where names and shapes match (fine-tuning a trained network on
+    another class set: everything but `logits` carries over). Returns (copied, skipped) names."""
+    copied, skipped = [], []
+    for layer in target.layers:
+        if not layer.weights:
+            continue
+        try:
+            origin = source.get_layer(layer.name)
+        except ValueError:
+            skipped.append(layer.name)
+            continue
+        weights = origin.get_weights()
+        if [w.shape for w in weights] != [tuple(w.shape) for w in layer.weights]:
+            skipped.append(layer.name)
+            continue
+        layer.set_weights(weights)
+        copied.append(layer.name)
+    return copied, skipped

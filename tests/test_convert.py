@@ -15,7 +15,7 @@ from keras_fer.data.pipeline import to_model_input
 from keras_fer.litert import TFLiteModel
 from keras_fer.model_io import load_model
 
-SAMPLES = 200
+SAMPLES = 300
 
 
 @pytest.fixture(scope="module")

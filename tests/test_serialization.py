@@ -65,3 +65,19 @@ def test_model_loads_on_another_backend(tmp_path, other):
     ).strip().splitlines()[-1])
     assert info["backend"] == other
     np.testing.assert_allclose(np.load(out), expected, atol=1e-5)
+
+
+def test_copy_matching_weights_fine_tunes_onto_another_class_set():
+    from keras_fer.model_io import copy_matching_weights
+
+    keras.utils.set_random_seed(1)
+    source = keras_fer.build_variant("improved", input_size=48, classes=7)
+    keras.utils.set_random_seed(2)
+    target = keras_fer.build_variant("improved", input_size=64, classes=8)
+    before = target.get_layer("logits").get_weights()[0].copy()
+    copied, skipped = copy_matching_weights(source, target)
+    assert skipped == ["logits"] and "stem_conv" in copied and "block15_simam" not in copied  # no weights
+    for name in ("stem_conv", "block3_dilated_shortcut", "last_point_conv"):
+        for a, b in zip(source.get_layer(name).get_weights(), target.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(target.get_layer("logits").get_weights()[0], before)

@@ -190,8 +190,10 @@ def test_tune_writes_a_recipe_that_train_accepts_and_resumes(tmp_path, face_fold
 
     run = tmp_path / "run"
     result = cli("train", "--dataset", "folder", "--data", face_folder, "--input-size", "32",
-                 "--recipe", out / "best_recipe.json", "--epochs", "1", "--out", run)
+                 "--recipe", out / "best_recipe.json", "--epochs", "1", "--out", run, "--init-from", "fer2013")
     assert result.returncode == 0, result.stderr
+    copied = [line for line in result.stdout.splitlines() if line.startswith("initialised")]
+    assert copied and copied[0].endswith("from fer2013; not copied: none"), result.stdout  # 7 classes both
     network, _ = load_model(run / "best.keras")
     dropout = [layer.rate for layer in network.layers if layer.name == "dropout"]
     assert dropout == ([pytest.approx(recipe.model_options["dropout"])] if recipe.model_options["dropout"] else [])

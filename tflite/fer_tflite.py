@@ -46,8 +46,7 @@ def preprocess(image, description):
         image = Image.open(image)
     image = ImageOps.exif_transpose(image)
     stored = pre.get("stored_size", 48)  # the training faces' size: FER2013 is 48 x 48
-    gray = image.resize((stored, stored), Image.BILINEAR).convert("L")
-    gray = np.asarray(gray, np.uint8)
+    gray = np.asarray(image.convert("L").resize((stored, stored), Image.BILINEAR), np.uint8)
     if pre.get("equalize"):
         gray = equalize(gray)
     _, size, _, channels = description["input"]["shape"]

@@ -10,8 +10,9 @@ def add_parser(commands):
     from keras_fer.data import DATASETS
 
     parser = commands.add_parser("evaluate", help="evaluate a .keras or .tflite model on a data set split")
-    parser.add_argument("model", help="a .keras file written by keras_fer train, a .tflite file written by "
-                        "keras_fer convert, or a pretrained name (fer2013, ferplus)")
+    parser.add_argument("model", nargs="?", help="a .keras file written by keras_fer train, a .tflite file "
+                        "written by keras_fer convert, or a pretrained name (fer2013, fer2013-int8)")
+    parser.add_argument("--model", dest="model_option", metavar="MODEL", help="the same, as an option")
     parser.add_argument("--dataset", required=True, choices=DATASETS)
     parser.add_argument("--data", required=True)
     parser.add_argument("--split", default="test", help="a split of the data set: train, test, "
@@ -23,6 +24,9 @@ def add_parser(commands):
 
 
 def run(args):
+    if (args.model is None) == (args.model_option is None):
+        raise ValueError("give the model once: as the first argument or as --model")
+    args.model = args.model or args.model_option
     from keras_fer.data import load_dataset
     from keras_fer.evaluation import (
         classification_report, format_report, match_classes, predict, save_report,

@@ -10,6 +10,9 @@
 #     for n in ("train", "test")]'                                    # 56 MiB together
 #   pip download --no-deps --only-binary=:all: --python-version 3.12 --platform manylinux_2_28_x86_64 \
 #     --platform manylinux_2_17_x86_64 -d .whl keras==3.15.1 namex==0.1.0 optree==0.20.0
+# Another data set: TAG=ferplus TRAIN=.gpu/ferplus_train.npz VAL=.gpu/ferplus_valid.npz (caches made
+# as above from load_dataset("ferplus", "../shared/datasets/ferplus"), splits "train" / "valid");
+# two data sets in one call: run the script twice in the background with different TAGs, then wait.
 # Each process plans its epochs from its second epoch: the first includes XLA compilation and
 # autotuning (2-3.5 min for the GroupNorm variants with three processes compiling at once).
 set -u
@@ -21,8 +24,9 @@ export KERAS_BACKEND=jax XLA_PYTHON_CLIENT_MEM_FRACTION=0.3 PYTHONUNBUFFERED=1
 nvidia-smi -L 2>/dev/null
 PY=${PY:-python3}
 RUNS=${RUNS:-"improved improved_init baseline"}
-DIR=/tmp/runs; mkdir -p $DIR "$OUT"
-common="--train .gpu/fer2013_train.npz --val .gpu/fer2013_test.npz --input-size ${SIZE:-96} --recipe strong
+TAG=${TAG:-fer2013}
+DIR=/tmp/runs/$TAG; mkdir -p $DIR "$OUT"
+common="--train ${TRAIN:-.gpu/fer2013_train.npz} --val ${VAL:-.gpu/fer2013_test.npz} --input-size ${SIZE:-96} --recipe strong
         --batch-size ${BATCH:-256} --learning-rate ${LR:-3e-3} --time-budget ${BUDGET:-400} ${LIMIT:+--limit $LIMIT}"
 for run in $RUNS; do
   case $run in
@@ -37,7 +41,7 @@ wait
 n=0
 for run in $RUNS; do
   echo "== $run"; grep -E "^Epoch|step" $DIR/$run.log | tail -n 4
-  n=$((n + 1)); [ $n -le 2 ] && cp $DIR/$run/best.keras "$OUT/${run}_best.keras"
+  n=$((n + 1)); [ $n -le 2 ] && cp $DIR/$run/best.keras "$OUT/${TAG}_${run}_best.keras"
 done
-(cd $DIR && tar czf "$OUT/results.tgz" --exclude='*.keras' --exclude=backup --exclude=splits.json .)
+(cd $DIR && tar czf "$OUT/${TAG}_results.tgz" --exclude='*.keras' --exclude=backup --exclude=splits.json .)
 ls -la "$OUT"

@@ -22,6 +22,8 @@ def add_parser(commands):
     parser.add_argument("--dataset", default="fer2013")
     parser.add_argument("--runs", type=int, default=50, help="timed single-image calls per row")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--accuracy", action="store_true", help="also the accuracy of every row on the whole "
+                        "verification split of --calibration-data (FER2013: test/)")
     parser.add_argument("--out", help="keep the .tflite files here (default: a temporary folder)")
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(run=run)
@@ -56,9 +58,11 @@ def run(args):
     size, channels = model.input_shape[1], model.input_shape[3]
     rng = np.random.default_rng(0)
     calibration = None
+    labels = None
     if args.calibration_data:
-        calibration, faces, _ = sample_inputs(metadata, metadata["class_names"], args.dataset,
-                                              args.calibration_data, 200, 0, size, channels)
+        calibration, faces, labels = sample_inputs(metadata, metadata["class_names"], args.dataset,
+                                                   args.calibration_data, 500, 0, size, channels,
+                                                   verify_samples=10**9 if args.accuracy else 32)
         batch = faces[:32]
     else:
         batch = rng.uniform(0, 255, (32, size, size, channels)).astype(np.float32)
@@ -68,6 +72,8 @@ def run(args):
     rows.append({"model": "keras predict", "threads": "all", "batch1_median_ms": median, "batch1_p90_ms": p90,
                  "batch32_images_per_s": throughput(lambda: model.predict(batch, batch_size=32, verbose=0), 32),
                  "file_mb": resolve_model_path(args.model).stat().st_size / 1e6})
+    if args.accuracy and labels is not None:
+        rows[0]["accuracy"] = _accuracy(model.predict(faces, batch_size=256, verbose=0), labels)
     median, p90 = timings(lambda: model(one, training=False), args.runs)
     rows.append({"model": "keras model(x)", "threads": "all", "batch1_median_ms": median, "batch1_p90_ms": p90,
                  "batch32_images_per_s": throughput(lambda: model(batch, training=False), 32), "file_mb": rows[0]["file_mb"]})
@@ -78,12 +84,15 @@ def run(args):
             print("int8 left out: it needs --calibration-data")
             continue
         path = convert(model, folder / f"{mode}.tflite", mode, calibration)
+        accuracy = None
+        if args.accuracy and labels is not None:
+            accuracy = _accuracy(TFLiteModel(path, num_threads=max(args.threads)).predict(faces), labels)
         for threads in args.threads:
             tflite = TFLiteModel(path, num_threads=threads)
             median, p90 = timings(lambda: tflite.predict(one), args.runs)
             rows.append({"model": f"tflite {mode}", "threads": threads, "batch1_median_ms": median,
                          "batch1_p90_ms": p90, "batch32_images_per_s": throughput(lambda: tflite.predict(batch, batch_size=32), 32),
-                         "file_mb": path.stat().st_size / 1e6})
+                         "file_mb": path.stat().st_size / 1e6, **({"accuracy": accuracy} if accuracy else {})})
     keras_median = rows[0]["batch1_median_ms"]
     for row in rows:
         row["speedup_vs_keras_predict"] = keras_median / row["batch1_median_ms"]
@@ -94,10 +103,16 @@ def run(args):
     return 0
 
 
+def _accuracy(probabilities, labels):
+    return float((np.asarray(probabilities).argmax(1) == np.asarray(labels)).mean())
+
+
 def format_table(rows, title):
     lines = [title, "", "| model | threads | batch 1 median ms | batch 1 p90 ms | x vs Keras predict | "
-             "batch 32 img/s | file MB |", "|---|---|---|---|---|---|---|"]
+             "batch 32 img/s | file MB | accuracy |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
+        accuracy = f"{100 * r['accuracy']:.2f} %" if "accuracy" in r else ""
         lines.append(f"| {r['model']} | {r['threads']} | {r['batch1_median_ms']:.2f} | {r['batch1_p90_ms']:.2f} | "
-                     f"{r['speedup_vs_keras_predict']:.1f} | {r['batch32_images_per_s']:.0f} | {r['file_mb']:.2f} |")
+                     f"{r['speedup_vs_keras_predict']:.1f} | {r['batch32_images_per_s']:.0f} | {r['file_mb']:.2f} "
+                     f"| {accuracy} |")
     return "\n".join(lines)

@@ -25,8 +25,9 @@ def add_parser(commands):
     parser.set_defaults(run=run)
 
 
-def sample_inputs(metadata, class_names, dataset, path, samples, seed, size, channels):
-    """(calibration inputs, verification inputs, verification labels) from a real data set."""
+def sample_inputs(metadata, class_names, dataset, path, samples, seed, size, channels, verify_samples=None):
+    """(calibration inputs, verification inputs, verification labels) from a real data set:
+    `samples` images for calibration, `verify_samples` (default the same) for verification."""
     import numpy as np
 
     from keras_fer.data import load_dataset
@@ -45,7 +46,8 @@ def sample_inputs(metadata, class_names, dataset, path, samples, seed, size, cha
     else:
         verify_order = rng.permutation(len(splits[verify_name]))
     calibration = splits[calibration_name].subset(np.sort(order[:samples]))
-    verification = match_classes(splits[verify_name].subset(np.sort(verify_order[:samples])), class_names)
+    verify_order = verify_order[: verify_samples or samples]
+    verification = match_classes(splits[verify_name].subset(np.sort(verify_order)), class_names)
     print(f"real images from {path}: {len(calibration)} of {calibration_name!r} for calibration, "
           f"{len(verification)} of {verify_name!r} for verification")
     return (to_model_input(calibration.images, size, channels),

@@ -15,7 +15,7 @@ from keras_fer.data.pipeline import to_model_input
 from keras_fer.litert import TFLiteModel
 from keras_fer.model_io import load_model
 
-SAMPLES = 300
+SAMPLES = 500
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +148,14 @@ def _folder_of(files, tmp_path):
     for i, f in enumerate(files):
         (root / f"{i:03d}{f.suffix}").write_bytes(f.read_bytes())
     return root.parent
+
+
+def test_benchmark_command_measures_every_row(tmp_path):
+    result = run_cli("benchmark", "--model", pretrained_file("fer2013"), "--runs", 3, "--threads", 1,
+                     "--calibration-data", dataset_path("fer2013"), "--out", tmp_path, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    names = [row["model"] for row in report["rows"]]
+    assert names == ["keras predict", "keras model(x)"] + [f"tflite {m}" for m in QUANTIZE_MODES]
+    assert all(row["batch1_median_ms"] > 0 and row["batch32_images_per_s"] > 0 for row in report["rows"])
+    assert sorted(p.name for p in tmp_path.glob("*.tflite")) == sorted(f"{m}.tflite" for m in QUANTIZE_MODES)

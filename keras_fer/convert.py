@@ -97,9 +97,10 @@ def verify(model, tflite_model, inputs, labels=None):
     return result
 
 
-def check(result, quantize, path):
-    """Raise ConversionCheckError when a verification result falls short of the mode's bar."""
-    threshold = AGREEMENT_THRESHOLDS[quantize]
+def check(result, quantize, path, min_agreement=None):
+    """Raise ConversionCheckError when a verification result falls short of the mode's bar
+    (or of `min_agreement`, when the user accepts another)."""
+    threshold = AGREEMENT_THRESHOLDS[quantize] if min_agreement is None else min_agreement
     problems = []
     if result["nonfinite"]:
         problems.append(f"{result['nonfinite']} NaN/Inf outputs")

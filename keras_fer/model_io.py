@@ -42,7 +42,7 @@ def tflite_metadata_path(path):
 
 
 def resolve_model_path(name_or_path):
-    """A pretrained model's name (`fer2013`, `ferplus`, `fer2013-int8`, ...) -> its file in the
+    """A pretrained model's name (see `zoo.PRETRAINED`) -> its file in the
     package; anything else is taken as a path."""
     from keras_fer import zoo
 

@@ -8,7 +8,6 @@ FOLDER = pathlib.Path(__file__).resolve().parent / "pretrained_models"
 # `.tflite` files have theirs in `<file>.json` beside them.
 PRETRAINED = {
     "fer2013": "fer2013.keras",
-    "fer2013-int8": "fer2013_int8.tflite",
 }
 
 
@@ -26,7 +25,7 @@ def available():
 
 
 def pretrained(name="fer2013"):
-    """The pretrained `keras.Model` (or, for `*-int8`, a `TFLiteModel`) called `name`.
+    """The pretrained `keras.Model` (a `TFLiteModel` for a `.tflite` entry) called `name`.
 
     Its class names and preprocessing are in `model.keras_fer_metadata`.
     """

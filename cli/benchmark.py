@@ -1,8 +1,9 @@
 """`keras_fer benchmark`: latency and throughput of a model in Keras and as TFLite files in every
 quantization mode (LiteRT, 1 and 2 threads), and file sizes — measured side by side in one run.
 
-Batch 1: median and p90 of single-image calls after warm-up (Keras `predict`, and a direct call
-`model(x)`, which is what a Python app should use for one image). Batch 32: images per second.
+Batch 1: median and p90 of single-image calls after warm-up (Keras `predict`, and a direct eager
+call `model(x)` — measured slower than `predict` on this CPU, see BENCHMARKS.md). Batch 32: images
+per second.
 """
 
 import json
@@ -92,7 +93,7 @@ def run(args):
             median, p90 = timings(lambda: tflite.predict(one), args.runs)
             rows.append({"model": f"tflite {mode}", "threads": threads, "batch1_median_ms": median,
                          "batch1_p90_ms": p90, "batch32_images_per_s": throughput(lambda: tflite.predict(batch, batch_size=32), 32),
-                         "file_mb": path.stat().st_size / 1e6, **({"accuracy": accuracy} if accuracy else {})})
+                         "file_mb": path.stat().st_size / 1e6, **({"accuracy": accuracy} if accuracy is not None else {})})
     keras_median = rows[0]["batch1_median_ms"]
     for row in rows:
         row["speedup_vs_keras_predict"] = keras_median / row["batch1_median_ms"]

@@ -20,6 +20,8 @@ import pathlib
 
 import numpy as np
 
+from keras_fer.layers import GroupNormalization
+
 QUANTIZE_MODES = ("none", "float16", "dynamic", "int8")
 # Least top-1 agreement with the Keras model on real faces that a converted file must reach.
 AGREEMENT_THRESHOLDS = {"none": 0.995, "float16": 0.995, "dynamic": 0.99, "int8": 0.97}
@@ -65,7 +67,8 @@ def convert(model, path, quantize="none", calibration_inputs=None):
     options = converter_options(quantize, calibration_inputs)
     tmp = path.with_name(path.stem + ".partial.tflite")
     try:
-        model.export(str(tmp), format="litert", verbose=False, **options)
+        with GroupNormalization.keras_formulation():  # quantizes better to int8 (layers.py)
+            model.export(str(tmp), format="litert", verbose=False, **options)
     except Exception as error:  # the converter raises many types; name the model and the mode
         tmp.unlink(missing_ok=True)
         raise ValueError(f"conversion to TFLite ({quantize}) failed: {str(error)[-2000:]}") from None

@@ -7,6 +7,7 @@ import pytest
 from keras_fer.layers import (
     DilatedShortcut,
     DiracDepthwise,
+    GroupNormalization,
     SimAM,
     SqueezeExcite,
     StridedDilatedConv2D,
@@ -25,6 +26,38 @@ def simam_reference(x, lam=1e-4):
             e_inv = d / (4 * (d.sum() / n + lam)) + 0.5
             out[b, :, :, c] = plane / (1 + np.exp(-e_inv))
     return out
+
+
+def group_norm_reference(x, gamma, beta, groups, eps):
+    """GroupNorm by its definition (Wu & He 2018), in float64."""
+    n_batch, height, width, channels = x.shape
+    grouped = x.astype(np.float64).reshape(n_batch, height, width, groups, channels // groups)
+    mean = grouped.mean(axis=(1, 2, 4), keepdims=True)
+    var = grouped.var(axis=(1, 2, 4), keepdims=True)
+    normalised = ((grouped - mean) / np.sqrt(var + eps)).reshape(x.shape)
+    return normalised * gamma + beta
+
+
+def gradient(fn, x):
+    """d sum(fn(x)^2) / dx on whichever backend Keras runs."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        x = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(fn(x) ** 2)
+        return tape.gradient(loss, x).numpy()
+    if backend == "jax":
+        import jax
+
+        return np.asarray(jax.grad(lambda t: (fn(t) ** 2).sum())(x))
+    import torch
+
+    x = torch.tensor(x, requires_grad=True)
+    (fn(x) ** 2).sum().backward()
+    return x.grad.numpy()
 
 
 def conv_same_reference(x, kernel, stride, dilation, depthwise=False):
@@ -168,6 +201,7 @@ def test_squeeze_excite_reference_and_params():
         DilatedShortcut(12, strides=2, maxpool=True, norm="group", groups=4, kernel_init="dirac",
                         implementation="polyphase"),
         SqueezeExcite(8, ratio=0.5),
+        GroupNormalization(groups=4, epsilon=1e-3, gamma_initializer="zeros"),
     ],
     ids=lambda layer: type(layer).__name__,
 )
@@ -178,6 +212,38 @@ def test_config_round_trip(layer):
     serialized = keras.saving.serialize_keras_object(layer)
     assert serialized["registered_name"].startswith("keras_fer>")
     assert keras.saving.deserialize_keras_object(serialized).get_config() == config
+
+
+@pytest.mark.parametrize("groups, shape", [(8, (3, 6, 5, 16)), (1, (2, 4, 4, 8)), (4, (2, 3, 3, 4)),
+                                           (2, (2, 1, 1, 6))])
+def test_group_norm_matches_definition_and_keras(groups, shape):
+    rng = np.random.default_rng(groups)
+    # An offset mean and uneven channel scales: the statistics must be per group, not per channel.
+    x = (rng.normal(3.0, 1.0, shape) * rng.uniform(0.2, 4.0, shape[-1])).astype("float32")
+    ours = GroupNormalization(groups=groups, epsilon=1e-3)
+    theirs = keras.layers.GroupNormalization(groups=groups, epsilon=1e-3)
+    for layer in (ours, theirs):
+        layer.build(shape)
+    gamma, beta = rng.normal(1, 0.3, shape[-1]), rng.normal(0, 0.3, shape[-1])
+    ours.set_weights([gamma, beta])
+    theirs.set_weights([gamma, beta])
+    expected = group_norm_reference(x, gamma, beta, groups, 1e-3)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(ours(x)), expected, atol=2e-5)
+    np.testing.assert_allclose(gradient(ours, x), gradient(theirs, x), rtol=1e-3, atol=1e-4)
+
+
+def test_group_norm_is_keras_group_norm_on_other_ranks_and_for_export():
+    rng = np.random.default_rng(0)
+    ours, theirs = GroupNormalization(groups=4), keras.layers.GroupNormalization(groups=4)
+    x = rng.normal(size=(2, 5, 8)).astype("float32")
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(ours(x)), keras.ops.convert_to_numpy(theirs(x)))
+    # The TFLite export traces Keras' own graph (bit for bit), not the faster training formulation.
+    ours, theirs = GroupNormalization(groups=4), keras.layers.GroupNormalization(groups=4)
+    x = rng.normal(3.0, 2.0, size=(2, 6, 6, 8)).astype("float32")
+    with GroupNormalization.keras_formulation():
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(ours(x)), keras.ops.convert_to_numpy(theirs(x)))
+    assert not GroupNormalization._use_keras_formulation
+    assert not np.array_equal(keras.ops.convert_to_numpy(ours(x)), keras.ops.convert_to_numpy(theirs(x)))
 
 
 @pytest.mark.parametrize("size", [(6, 6), (7, 5), (1, 1), (2, 3)])

@@ -24,7 +24,7 @@ def test_layers_and_builder_on_backend(other):
     # Every test of both files, but output shapes at 48 only: the other sizes add no backend code
     # path and cost minutes of JAX compilation on a CPU.
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not output_shapes or 48",
+        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", "-k", "not output_shapes or 48",
          *PORTABLE_TESTS],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
     )

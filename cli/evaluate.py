@@ -11,7 +11,7 @@ def add_parser(commands):
 
     parser = commands.add_parser("evaluate", help="evaluate a .keras or .tflite model on a data set split")
     parser.add_argument("model", nargs="?", help="a .keras file written by keras_fer train, a .tflite file "
-                        "written by keras_fer convert, or a pretrained name (fer2013)")
+                        "written by keras_fer convert, or a pretrained name (fer2013, ferplus)")
     parser.add_argument("--model", dest="model_option", metavar="MODEL", help="the same, as an option")
     parser.add_argument("--dataset", required=True, choices=DATASETS)
     parser.add_argument("--data", required=True)

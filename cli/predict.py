@@ -14,7 +14,7 @@ def add_parser(commands):
     parser = commands.add_parser("predict", help="find faces and their expressions in images and videos")
     parser.add_argument("paths", nargs="+", help="image files, folders of images, video files")
     parser.add_argument("--model", default="fer2013",
-                        help="a pretrained name (fer2013), or a .keras or .tflite file (default fer2013)")
+                        help="a pretrained name (fer2013, ferplus), or a .keras or .tflite file (default fer2013)")
     parser.add_argument("--json", action="store_true", help="print JSON lines")
     parser.add_argument("--annotate", metavar="OUT_DIR",
                         help="write copies with boxes and labels, and videos' emotion-over-time CSV/JSON/PNG")

@@ -312,10 +312,12 @@ class DilatedShortcut(keras.layers.Layer):
         groups=8,
         kernel_init="glorot_uniform",
         implementation="native",
+        bn_momentum=BN_MOMENTUM,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.implementation = implementation
+        self.bn_momentum = float(bn_momentum)
         self.filters = int(filters)
         self.strides = int(strides)
         self.dilation_rate = int(dilation_rate)
@@ -336,7 +338,8 @@ class DilatedShortcut(keras.layers.Layer):
             implementation=self.implementation,
             name="dilated_depthwise",
         )
-        self.conv_norm = make_norm(self.norm, channels, self.groups, name="dilated_norm")
+        self.conv_norm = make_norm(self.norm, channels, self.groups, name="dilated_norm",
+                                   bn_momentum=self.bn_momentum)
         self.pool = None
         if self.maxpool and self.implementation == "polyphase":
             self.pool = MaxPool3x3(name="maxpool")
@@ -347,7 +350,8 @@ class DilatedShortcut(keras.layers.Layer):
             self.project = keras.layers.Conv2D(
                 self.filters, 1, use_bias=False, name="project"
             )
-            self.project_norm = make_norm(self.norm, self.filters, self.groups, name="project_norm")
+            self.project_norm = make_norm(self.norm, self.filters, self.groups, name="project_norm",
+                                          bn_momentum=self.bn_momentum)
         shape = input_shape
         for layer in self._sublayers():
             layer.build(shape)
@@ -381,6 +385,7 @@ class DilatedShortcut(keras.layers.Layer):
             "maxpool": self.maxpool,
             "norm": self.norm,
             "groups": self.groups,
+            "bn_momentum": self.bn_momentum,
             "kernel_init": self.kernel_init,
             "implementation": self.implementation,
         }

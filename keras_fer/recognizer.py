@@ -21,7 +21,7 @@ from keras_fer.faces import FaceDetector, crop_square
 class FER:
     """Face detection + expression classification.
 
-    model: a pretrained name ("fer2013"), a `.keras` / `.tflite` path,
+    model: a pretrained name ("fer2013", "ferplus"), a `.keras` / `.tflite` path,
     or a keras.Model with `keras_fer_metadata` (as `keras_fer.pretrained` returns).
     margin: how much to enlarge the detected square before cropping (0: the cascade's box,
     which frames a face as FER2013's crops do — measured in benchmarks/face_detection.py).

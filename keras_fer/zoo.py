@@ -8,6 +8,7 @@ FOLDER = pathlib.Path(__file__).resolve().parent / "pretrained_models"
 # `.tflite` files have theirs in `<file>.json` beside them.
 PRETRAINED = {
     "fer2013": "fer2013.keras",
+    "ferplus": "ferplus.keras",
 }
 
 

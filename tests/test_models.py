@@ -102,6 +102,14 @@ def test_switches_are_builder_arguments():
         keras_fer.build_model(input_channels=4)
 
 
+def test_bn_momentum_reaches_every_batch_norm_including_the_dilated_shortcuts():
+    model = keras_fer.build_variant("improved", input_size=48, norm="batch", bn_momentum=0.9)
+    norms = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    nested = [norm for norm in norms if norm.name in ("dilated_norm", "project_norm")]
+    assert len(nested) >= 11 and {norm.momentum for norm in norms} == {0.9}
+    assert model.get_layer("block1_dilated_shortcut").get_config()["bn_momentum"] == 0.9
+
+
 @pytest.mark.parametrize("size", [48, 96, 112, 224])
 @pytest.mark.parametrize("channels", [1, 3])
 def test_output_shapes(size, channels):

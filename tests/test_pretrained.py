@@ -8,25 +8,39 @@ import keras_fer
 from conftest import dataset_path, run_cli
 from keras_fer import zoo
 
-# RESULTS.md, "Shipped models": accuracy on FER2013 test/ (PublicTest, 3,589 faces).
-RESULTS = {"fer2013": 0.5567}
+# RESULTS.md, "Shipped models": (data set, validation split, images, accuracy).
+RESULTS = {
+    "fer2013": ("fer2013", "test", 3589, 0.5567),   # test/ = PublicTest
+    "ferplus": ("ferplus", "valid", 3191, None),    # FER2013Valid, majority labels
+}
+CLASS_NAMES = {
+    "fer2013": ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
+    "ferplus": ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"],
+}
 
 
 def test_every_listed_model_is_shipped_and_loads_by_name():
-    assert zoo.available() == list(zoo.PRETRAINED)
-    model = keras_fer.pretrained("fer2013")
-    metadata = model.keras_fer_metadata
-    assert metadata["class_names"] == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
-    assert metadata["preprocessing"]["equalize"] is True and model.output_shape == (None, 7)
-    with pytest.raises(ValueError, match="unknown pretrained model 'fer2014'; choose one of fer2013"):
+    assert zoo.available() == list(zoo.PRETRAINED) == list(RESULTS)
+    for name, classes in CLASS_NAMES.items():
+        model = keras_fer.pretrained(name)
+        metadata = model.keras_fer_metadata
+        assert metadata["class_names"] == classes
+        assert metadata["preprocessing"]["equalize"] is True and model.output_shape == (None, len(classes))
+    with pytest.raises(ValueError, match="unknown pretrained model 'fer2014'; choose one of fer2013, ferplus"):
         keras_fer.pretrained("fer2014")
+
+
+def test_shipped_models_fit_the_package_size_budget():
+    total = sum((zoo.FOLDER / file).stat().st_size for file in zoo.PRETRAINED.values())
+    assert total <= 25e6, f"pretrained models take {total / 1e6:.1f} MB of the 25 MB budget"
 
 
 @pytest.mark.parametrize("name", list(RESULTS))
 def test_evaluate_reproduces_results_md(name, tmp_path):
-    result = run_cli("evaluate", "--model", name, "--dataset", "fer2013", "--data", dataset_path("fer2013"),
-                     "--split", "test", "--json", "--out", tmp_path)
+    dataset, split, count, accuracy = RESULTS[name]
+    result = run_cli("evaluate", "--model", name, "--dataset", dataset, "--data", dataset_path(dataset),
+                     "--split", split, "--json", "--out", tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["n"] == 3589
-    assert report["accuracy"] == pytest.approx(RESULTS[name], abs=0.001)  # +-0.1 point
+    assert report["n"] == count
+    assert report["accuracy"] == pytest.approx(accuracy, abs=0.001)  # +-0.1 point

@@ -110,6 +110,7 @@ def build_model(
             shortcut_init=shortcut_init,
             zero_init_last_norm=zero_init_last_norm,
             implementation=implementation,
+            bn_momentum=bn_momentum,
         )
 
     head = depth(HEAD_FILTERS)
@@ -145,6 +146,7 @@ def _inverted_residual(
     shortcut_init,
     zero_init_last_norm,
     implementation,
+    bn_momentum,
 ):
     inputs = x
     in_channels = x.shape[-1]
@@ -179,6 +181,7 @@ def _inverted_residual(
             groups=groups,
             kernel_init=shortcut_init,
             implementation=implementation,
+            bn_momentum=bn_momentum,
             name=prefix + "dilated_shortcut",
         )(inputs)
         return keras.layers.Add(name=prefix + "add")([branch, x])

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 import keras_fer
@@ -11,7 +12,7 @@ from keras_fer import zoo
 # RESULTS.md, "Shipped models": (data set, validation split, images, accuracy).
 RESULTS = {
     "fer2013": ("fer2013", "test", 3589, 0.5567),   # test/ = PublicTest
-    "ferplus": ("ferplus", "valid", 3191, None),    # FER2013Valid, majority labels
+    "ferplus": ("ferplus", "valid", 3191, 0.7963),  # FER2013Valid, majority labels
 }
 CLASS_NAMES = {
     "fer2013": ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
@@ -44,3 +45,21 @@ def test_evaluate_reproduces_results_md(name, tmp_path):
     report = json.loads(result.stdout)
     assert report["n"] == count
     assert report["accuracy"] == pytest.approx(accuracy, abs=0.001)  # +-0.1 point
+
+
+def test_ferplus_recognizer_reads_raw_fer_plus_faces():
+    """FER(model="ferplus") on FER+'s own PNGs as files (original pixels, not equalized: the
+    recognizer's preprocessing must equalize them as training did)."""
+    from PIL import Image
+
+    from keras_fer import FER
+    from keras_fer.data import load_dataset
+
+    valid = load_dataset("ferplus", dataset_path("ferplus"))["valid"]
+    chosen = range(0, len(valid), len(valid) // 200)
+    raw = [np.asarray(Image.open(valid.files[i]).convert("L")) for i in chosen]
+    fer = FER(model="ferplus")
+    probabilities = fer.classify_faces(raw)
+    assert fer.class_names == CLASS_NAMES["ferplus"]
+    accuracy = np.mean(probabilities.argmax(axis=1) == valid.hard_labels[list(chosen)])
+    assert accuracy >= RESULTS["ferplus"][3] - 0.06, accuracy  # ~200 faces: a few points of noise

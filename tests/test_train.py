@@ -121,6 +121,21 @@ def test_experiment_ablation_table_and_resume(tmp_path, face_folder):
     assert (out / "ablation.md").read_text().splitlines() == table
 
 
+def test_experiment_repeat_mean_and_std_of_seeded_runs(tmp_path, face_folder):
+    out = tmp_path / "repeat"
+    result = cli("experiment", "repeat", "--dataset", "folder", "--data", str(face_folder), "--model", "first_conv",
+                 "--runs", "2", "--input-size", "48", "--epochs", "1", "--batch-size", "16", "--recipe", "paper",
+                 "--learning-rate", "0.01", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    finals = [100 * json.loads((out / f"run{i}" / "summary.json").read_text())["val_accuracy"][-1] for i in (0, 1)]
+    report = json.loads((out / "repeat.json").read_text())
+    assert report["runs"] == 2 and report["final"] == [round(f, 2) for f in finals]
+    assert report["final_mean"] == pytest.approx(np.mean(finals))
+    assert report["final_std"] == pytest.approx(np.std(finals, ddof=1))  # sample std, as Table 3
+    row = (out / "repeat.md").read_text().splitlines()[2]
+    assert row.startswith("| first_conv | 2 | ") and f"{np.mean(finals):.2f} ± {np.std(finals, ddof=1):.2f}" in row
+
+
 MIRRORED = """
 import sys
 import tensorflow as tf

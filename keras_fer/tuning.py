@@ -9,6 +9,7 @@ stopped search started again with the same command continues with the trials it 
 
 import dataclasses
 import json
+import math
 import pathlib
 
 import keras
@@ -70,7 +71,10 @@ def tune(variant, train, val, base_recipe, out_dir, *, trials=10, epochs=3, inpu
     tuner = keras_tuner.RandomSearch(hypermodel, objective="val_accuracy", max_trials=trials, seed=seed,
                                      directory=str(out_dir), project_name="tuner", overwrite=False)
     tuner.search(train, val, epochs=epochs, verbose=verbose)
-    ranked = tuner.oracle.get_best_trials(num_trials=trials)
+    # Ties (small validation sets) are broken by trial id: keras-tuner's own order of equal scores
+    # changes when a finished search is reloaded, and the best recipe must not.
+    ranked = sorted(tuner.oracle.get_best_trials(num_trials=trials),
+                    key=lambda t: (-(t.score if t.score is not None else -math.inf), t.trial_id))
     summary = [{"trial": t.trial_id, "val_accuracy": t.score, "values": t.hyperparameters.values}
                for t in ranked]
     (out_dir / "trials.json").write_text(json.dumps(summary, indent=2))

@@ -101,9 +101,9 @@ def run(args):
 
 
 def _summary(result, quantize, min_agreement=None):
-    from keras_fer.convert import AGREEMENT_THRESHOLDS
+    from keras_fer.convert import required_agreement
 
-    needed = AGREEMENT_THRESHOLDS[quantize] if min_agreement is None else min_agreement
+    needed = required_agreement(quantize, min_agreement)
     text = (f"verified on {result['n']} real images: top-1 agreement {result['agreement']:.2%} "
             f"(needs {needed:.1%}), max probability difference "
             f"{result['max_probability_difference']:.4f}, NaN/Inf {result['nonfinite']}")

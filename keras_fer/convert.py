@@ -100,10 +100,15 @@ def verify(model, tflite_model, inputs, labels=None):
     return result
 
 
+def required_agreement(quantize, min_agreement=None):
+    """The top-1 agreement a file must reach: the mode's bar, or `min_agreement` when given."""
+    return AGREEMENT_THRESHOLDS[quantize] if min_agreement is None else min_agreement
+
+
 def check(result, quantize, path, min_agreement=None):
     """Raise ConversionCheckError when a verification result falls short of the mode's bar
     (or of `min_agreement`, when the user accepts another)."""
-    threshold = AGREEMENT_THRESHOLDS[quantize] if min_agreement is None else min_agreement
+    threshold = required_agreement(quantize, min_agreement)
     problems = []
     if result["nonfinite"]:
         problems.append(f"{result['nonfinite']} NaN/Inf outputs")

@@ -3,6 +3,9 @@
     KERAS_BACKEND=jax python scripts/train_arrays.py --train fer2013_train.npz --val fer2013_test.npz \
         --model improved --input-size 96 --recipe strong --batch-size 128 --time-budget 300 --out runs/x
 
+--train / --val take a `LabeledImages.save_npz` cache or `PACK.npz#NAME`, a split of a
+`scripts/face_pack.py` pack (e.g. `.gpu/faces.npz#ferplus/train/majority`).
+
 Checks itself on the CPU with a tiny run: `--limit 256 --epochs 1`.
 """
 
@@ -19,7 +22,22 @@ import numpy as np  # noqa: E402
 
 import keras_fer  # noqa: E402
 from keras_fer.data.labeled import LabeledImages  # noqa: E402
+from keras_fer.model_io import copy_matching_weights, load_model  # noqa: E402
 from keras_fer.training import fit, get_recipe  # noqa: E402
+
+
+def load_arrays(spec):
+    if "#" in spec:
+        import face_pack
+
+        path, name = spec.split("#", 1)
+        return face_pack.load(path, name)
+    return LabeledImages.load_npz(spec)
+
+
+def dataset_name(spec):
+    """fer2013 / ferplus for a pack split, else the cache's file name (fer2013_train)."""
+    return spec.split("#", 1)[1].split("/")[0] if "#" in spec else pathlib.Path(spec).stem
 
 
 def main(argv=None):
@@ -37,10 +55,13 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, help="use the first N images (smoke test)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--builder", default="{}", help="JSON of extra builder arguments")
+    parser.add_argument("--init-from", metavar="MODEL",
+                        help="copy the weights of every matching layer (all but the classifier when the classes "
+                             "differ) from a .keras file or a pretrained model's name")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
 
-    train, val = LabeledImages.load_npz(args.train), LabeledImages.load_npz(args.val)
+    train, val = load_arrays(args.train), load_arrays(args.val)
     if args.limit:  # a random sample: the caches are sorted by class
         rng = np.random.default_rng(args.seed)
         train, val = (d.subset(np.sort(rng.permutation(len(d))[:args.limit])) for d in (train, val))
@@ -48,14 +69,18 @@ def main(argv=None):
                         epochs=args.epochs)
     network = keras_fer.build_variant(args.model, input_size=args.input_size, input_channels=args.input_channels,
                                       classes=len(train.class_names), **json.loads(args.builder))
+    if args.init_from:
+        copied, skipped = copy_matching_weights(load_model(args.init_from)[0], network)
+        print(f"initialised {len(copied)} layers from {args.init_from}; not copied: {', '.join(skipped) or 'none'}")
     start = time.time()
     history = fit(network, train, val, recipe, args.out, stored_size=train.images.shape[1], seed=args.seed,
-                  time_budget=args.time_budget, dataset=pathlib.Path(args.train).stem, verbose=2)
+                  time_budget=args.time_budget, dataset=dataset_name(args.train), verbose=2)
     summary = {"backend": keras.backend.backend(), "model": args.model, "input_size": args.input_size,
                "recipe": args.recipe, "epochs_run": len(history.history["loss"]),
                "wall_s": round(time.time() - start, 1),
                "best_val_accuracy": max(history.history["val_accuracy"]),
-               "val_accuracy": history.history["val_accuracy"], "builder": json.loads(args.builder)}
+               "val_accuracy": history.history["val_accuracy"], "builder": json.loads(args.builder),
+               "init_from": args.init_from, "train": args.train, "val": args.val}
     pathlib.Path(args.out, "summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary))
 

@@ -18,7 +18,7 @@ import java.nio.channels.FileChannel
 class FerClassifier(
     context: Context,
     modelFile: String = "model.tflite",
-    private val inputSize: Int = 64,          // input.shape[1] in model.tflite.json
+    private val inputSize: Int = 96,          // input.shape[1] in model.tflite.json
     private val storedSize: Int = 48,         // preprocessing.stored_size (FER2013 faces are 48 x 48)
     private val equalize: Boolean = true,     // preprocessing.equalize
     private val uint8Input: Boolean = false,  // input.dtype == "uint8" (the int8 file)

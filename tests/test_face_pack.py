@@ -1,0 +1,75 @@
+"""scripts/face_pack.py: FER2013 + FER+ in one file for the GPU machine, each face stored once."""
+
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import ROOT, dataset_path
+from keras_fer.data import load_dataset
+from keras_fer.data.fer2013 import CLASSES
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import face_pack  # noqa: E402
+
+FERPLUS_ROWS = {"FER2013Train": 60, "FER2013Valid": 30}
+
+
+@pytest.fixture(scope="module")
+def small_sets(tmp_path_factory):
+    """A FER+ folder of real rows (label.csv + PNGs), and a Kaggle-style FER2013 folder holding the
+    same faces as equalized JPEGs (as Kaggle's are), shuffled, plus real Kaggle faces FER+ lacks."""
+    real = dataset_path("ferplus")
+    root = tmp_path_factory.mktemp("pack")
+    ferplus_root, fer2013_root = root / "ferplus", root / "fer2013"
+    rng = np.random.default_rng(0)
+    for folder, kaggle_split in (("FER2013Train", "train"), ("FER2013Valid", "test")):
+        (ferplus_root / folder).mkdir(parents=True)
+        rows = (real / folder / "label.csv").read_text().splitlines()[:FERPLUS_ROWS[folder]]
+        (ferplus_root / folder / "label.csv").write_text("\n".join(rows) + "\n")
+        for number, row in enumerate(rng.permutation(rows)):
+            name = row.split(",")[0]
+            (ferplus_root / folder / name).symlink_to(real / folder / name)
+            face = cv2.equalizeHist(cv2.imread(str(real / folder / name), cv2.IMREAD_GRAYSCALE))
+            target = fer2013_root / kaggle_split / CLASSES[number % len(CLASSES)] / f"face_{number:03d}.jpg"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(target), face, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        for extra in sorted((dataset_path("fer2013") / kaggle_split / "happy").iterdir())[:5]:
+            (fer2013_root / kaggle_split / "happy" / extra.name).symlink_to(extra)
+    out = root / "faces.npz"
+    report = face_pack.build(fer2013_root, ferplus_root, out)
+    return fer2013_root, ferplus_root, out, report
+
+
+def test_fer2013_splits_round_trip_within_jpeg_error(small_sets):
+    fer2013_root, _, out, _ = small_sets
+    for split in ("train", "test"):
+        expected = load_dataset("fer2013", fer2013_root)[split]
+        packed = face_pack.load(out, f"fer2013/{split}")
+        assert packed.class_names == expected.class_names and packed.preprocessing == expected.preprocessing
+        np.testing.assert_array_equal(packed.labels, expected.labels)
+        error = np.abs(packed.images.astype(int) - expected.images).mean(axis=(1, 2))
+        assert error.max() < 4, error.max()  # quality-90 JPEG of 48x48 faces: ~2.4 grey levels
+
+
+@pytest.mark.parametrize("mode", ["majority", "probability"])
+def test_ferplus_splits_point_at_their_own_faces(small_sets, mode):
+    fer2013_root, ferplus_root, out, report = small_sets
+    for split in ("train", "valid"):
+        expected = load_dataset("ferplus", ferplus_root, label_mode=mode)[split]
+        packed = face_pack.load(out, f"ferplus/{split}/{mode}")
+        assert report[f"ferplus/{split}/{mode}"]["kept"] == len(expected) == len(packed)  # all matched
+        assert packed.class_names == expected.class_names
+        np.testing.assert_array_equal(packed.labels, expected.labels)
+        # Each index finds the shuffled Kaggle copy of its own face (two equalizations and two JPEG
+        # encodings away: a few grey levels), which is nearer than any other face of the split.
+        error = np.abs(packed.images[:, None].astype(int) - expected.images[None]).mean(axis=(2, 3))
+        assert (error.argmin(axis=1) == np.arange(len(packed))).all()
+        assert error.diagonal().max() < 10 < np.sort(error, axis=1)[:, 1].min(), error.diagonal().max()
+
+
+def test_unknown_split_names_what_the_pack_holds(small_sets):
+    out = small_sets[2]
+    with pytest.raises(ValueError, match=r"no split 'ferplus/test/majority'; it holds \['fer2013/test'"):
+        face_pack.load(out, "ferplus/test/majority")

@@ -18,6 +18,8 @@ def add_parser(commands):
     parser.add_argument("--split", default="test", help="a split of the data set: train, test, "
                         "public_test, private_test (FER2013), valid (FER+), all (folder, RaFD)")
     parser.add_argument("--label-mode", default="majority", choices=("majority", "probability"))
+    parser.add_argument("--flip", action="store_true", help="average each face's probabilities with its "
+                        "mirror image's (test-time augmentation; off by default, as the paper evaluates)")
     parser.add_argument("--out", help="folder for confusion_matrix.csv / .png and report.json")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
@@ -43,9 +45,9 @@ def run(args):
     if len(class_names) != model.output_shape[-1]:
         raise ValueError(f"{args.model}: {model.output_shape[-1]} outputs but {len(class_names)} class names")
     data = match_classes(splits[args.split], class_names)
-    probabilities = predict(model, data)
+    probabilities = predict(model, data, flip=args.flip)
     report = classification_report(data.hard_labels, probabilities.argmax(axis=1), class_names)
-    report.update(model=str(args.model), dataset=args.dataset, split=args.split)
+    report.update(model=str(args.model), dataset=args.dataset, split=args.split, flip=args.flip)
     out = pathlib.Path(args.out) if args.out else pathlib.Path(args.model).with_suffix("").parent / (
         f"eval_{args.dataset}_{args.split}")
     save_report(report, out, title=f"{pathlib.Path(args.model).name} on {args.dataset} {args.split}")

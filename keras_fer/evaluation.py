@@ -23,14 +23,24 @@ def match_classes(data, model_classes):
     return data.relabel(model_classes)
 
 
-def predict(model, data, batch_size=256):
-    """Class probabilities of a Keras model for stored faces (N, H, W) uint8."""
+def predict(model, data, batch_size=256, flip=False):
+    """Class probabilities of a Keras (or LiteRT) model for stored faces (N, H, W) uint8; with
+    `flip`, the mean of the face's and its mirror image's (test-time augmentation)."""
     size, channels = model.input_shape[1], model.input_shape[3]
     outputs = []
     for start in range(0, len(data), batch_size):
         x = to_model_input(data.images[start:start + batch_size], size, channels)
-        outputs.append(np.asarray(model.predict(x, verbose=0)))
+        outputs.append(predict_flip_averaged(model, x, batch_size) if flip else np.asarray(model.predict(x, verbose=0)))
     return np.concatenate(outputs) if outputs else np.zeros((0, model.output_shape[-1]))
+
+
+def predict_flip_averaged(model, x, batch_size=256):
+    """Mean probabilities of model inputs x (N, H, W, C) and their horizontal mirror images: faces
+    are near-symmetric, and the two views' errors partly cancel (+0.9 / +2.0 points for the
+    shipped fer2013 / ferplus, RESULTS.md) at twice the compute."""
+    both = np.concatenate([x, x[:, :, ::-1]])
+    probabilities = np.asarray(model.predict(both, verbose=0, batch_size=batch_size))
+    return (probabilities[:len(x)] + probabilities[len(x):]) / 2
 
 
 def classification_report(true, predicted, class_names):

@@ -15,6 +15,7 @@ import numpy as np
 
 from keras_fer.data.images import as_pil, prepare_face, to_grayscale
 from keras_fer.data.pipeline import to_model_input
+from keras_fer.evaluation import predict_flip_averaged
 from keras_fer.faces import FaceDetector, crop_square
 
 
@@ -25,9 +26,11 @@ class FER:
     or a keras.Model with `keras_fer_metadata` (as `keras_fer.pretrained` returns).
     margin: how much to enlarge the detected square before cropping (0: the cascade's box,
     which frames a face as FER2013's crops do — measured in benchmarks/face_detection.py).
+    flip: average each face's probabilities with its mirror image's (test-time augmentation:
+    +0.9 / +2.0 points for the shipped fer2013 / ferplus, RESULTS.md) at twice the compute.
     """
 
-    def __init__(self, model="fer2013", detector=None, margin=0.0, batch_size=64, num_threads=None):
+    def __init__(self, model="fer2013", detector=None, margin=0.0, batch_size=64, num_threads=None, flip=False):
         from keras_fer.model_io import load_model
 
         if isinstance(model, str) or hasattr(model, "__fspath__"):
@@ -42,7 +45,7 @@ class FER:
             raise ValueError(f"{self.model_name}: {classes} outputs but {len(self.class_names)} class names")
         self.preprocessing = self.metadata.get("preprocessing", {})
         self.detector = detector or FaceDetector()
-        self.margin, self.batch_size = margin, batch_size
+        self.margin, self.batch_size, self.flip = margin, batch_size, flip
 
     def classify_faces(self, crops):
         """Probabilities (N, classes) for grayscale face crops (any size, uint8)."""
@@ -56,6 +59,8 @@ class FER:
         padded = min(self.batch_size, 1 << (n - 1).bit_length()) if n < self.batch_size else n
         if padded > n:
             x = np.concatenate([x, np.zeros((padded - n, *x.shape[1:]), x.dtype)])
+        if self.flip:
+            return predict_flip_averaged(self.model, x, self.batch_size)[:n]
         return np.asarray(self.model.predict(x, verbose=0, batch_size=self.batch_size))[:n]
 
     def find_faces(self, image, color="rgb"):

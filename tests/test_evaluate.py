@@ -82,3 +82,21 @@ def test_evaluate_rejects_unmatched_classes(tmp_path, csv_and_model):
     assert "the data's classes ['angry', 'happy', 'sad'] are not among the model's" in result.stderr
     missing = evaluate_cli(str(tmp_path / "nope.keras"), "--dataset", "fer2013", "--data", str(csv_path))
     assert missing.returncode == 2 and "nope.keras: model file not found" in missing.stderr
+
+
+def test_flip_averaging_is_the_mean_of_both_views(csv_and_model):
+    """`predict(..., flip=True)` (evaluate --flip, FER(flip=True)): per face, the mean of the
+    probabilities of the face and of its mirror image, computed here independently."""
+    from keras_fer import FER
+    from keras_fer.evaluation import predict
+
+    csv_path, model_path, model, folder_order = csv_and_model
+    data = load_dataset("fer2013", csv_path)["private_test"].subset(range(12))
+    x = to_model_input(data.images, 48, 3)
+    expected = (model.predict(x, verbose=0) + model.predict(x[:, :, ::-1], verbose=0)) / 2
+    plain = predict(model, data)
+    np.testing.assert_allclose(predict(model, data, flip=True, batch_size=5), expected, atol=1e-6)
+    assert np.abs(plain - expected).max() > 1e-4  # the mirror view changes the answer
+    model.keras_fer_metadata = {"class_names": folder_order, "preprocessing": {"equalize": True}}
+    raw = load_dataset("fer2013", csv_path, equalize=False)["private_test"].images[:12]
+    np.testing.assert_allclose(FER(model, flip=True).classify_faces(list(raw)), expected, atol=1e-6)

@@ -73,3 +73,27 @@ def test_unknown_split_names_what_the_pack_holds(small_sets):
     out = small_sets[2]
     with pytest.raises(ValueError, match=r"no split 'ferplus/test/majority'; it holds \['fer2013/test'"):
         face_pack.load(out, "ferplus/test/majority")
+
+
+def test_gpu_training_script_runs_from_a_pack(small_sets, tmp_path):
+    """The tiny CPU check of the GPU run (scripts/train_arrays.py on pack splits, started from a
+    shipped model), here on TensorFlow; on the device the same script runs on JAX."""
+    import json
+    import subprocess
+
+    from keras_fer.model_io import load_model
+
+    pack, out = small_sets[2], tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, ROOT / "scripts" / "train_arrays.py", "--train", f"{pack}#ferplus/train/majority",
+         "--val", f"{pack}#ferplus/valid/majority", "--model", "improved", "--input-size", "48", "--recipe",
+         "strong", "--epochs", "1", "--batch-size", "16", "--init-from", "fer2013", "--out", out],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    stdout = result.stdout
+    assert "initialised 104 layers from fer2013; not copied: logits" in stdout  # 7 classes -> 8
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epochs_run"] == 1 and summary["init_from"] == "fer2013" and summary["backend"] == "tensorflow"
+    model, metadata = load_model(out / "best.keras")
+    assert metadata["dataset"] == "ferplus" and metadata["class_names"][0] == "neutral"
+    assert model.output_shape == (None, 8) and model.input_shape == (None, 48, 48, 3)

@@ -63,10 +63,9 @@ def run(args):
                                           input_channels=args.input_channels, classes=len(train.class_names),
                                           **recipe.model_options)
         if args.init_from and not args.resume:  # a resumed run restores its own weights
-            from keras_fer.model_io import copy_matching_weights, load_model
+            from keras_fer.model_io import initialise_from
 
-            copied, skipped = copy_matching_weights(load_model(args.init_from)[0], network)
-            print(f"initialised {len(copied)} layers from {args.init_from}; not copied: {', '.join(skipped) or 'none'}")
+            print(initialise_from(network, args.init_from))
         print(f"{args.model} on {args.dataset}: {len(train)} train / {len(val)} validation images, "
               f"{len(train.class_names)} classes, recipe {args.recipe}, strategy {args.strategy}", flush=True)
         history = fit(network, train, val, recipe, out, seed=args.seed, time_budget=args.time_budget,

@@ -70,6 +70,13 @@ def load_model(path, num_threads=None):
     return keras.models.load_model(path), metadata
 
 
+def initialise_from(network, name_or_path):
+    """`--init-from`: copy every matching layer of a saved or pretrained model into `network`;
+    returns the line the training commands print."""
+    copied, skipped = copy_matching_weights(load_model(name_or_path)[0], network)
+    return f"initialised {len(copied)} layers from {name_or_path}; not copied: {', '.join(skipped) or 'none'}"
+
+
 def copy_matching_weights(source, target):
     """Copy weights layer by layer where names and shapes match (fine-tuning a trained network on
     another class set: everything but `logits` carries over). Returns (copied, skipped) names."""

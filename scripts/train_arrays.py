@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 
 import keras_fer  # noqa: E402
 from keras_fer.data.labeled import LabeledImages  # noqa: E402
-from keras_fer.model_io import copy_matching_weights, load_model  # noqa: E402
+from keras_fer.model_io import initialise_from  # noqa: E402
 from keras_fer.training import fit, get_recipe  # noqa: E402
 
 
@@ -70,8 +70,7 @@ def main(argv=None):
     network = keras_fer.build_variant(args.model, input_size=args.input_size, input_channels=args.input_channels,
                                       classes=len(train.class_names), **json.loads(args.builder))
     if args.init_from:
-        copied, skipped = copy_matching_weights(load_model(args.init_from)[0], network)
-        print(f"initialised {len(copied)} layers from {args.init_from}; not copied: {', '.join(skipped) or 'none'}")
+        print(initialise_from(network, args.init_from))
     start = time.time()
     history = fit(network, train, val, recipe, args.out, stored_size=train.images.shape[1], seed=args.seed,
                   time_budget=args.time_budget, dataset=dataset_name(args.train), verbose=2)

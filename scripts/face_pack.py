@@ -90,23 +90,23 @@ def load(path, name):
     """The LabeledImages called `name` (see the module docstring) from a pack made by `build`."""
     import cv2
 
-    data = np.load(path, allow_pickle=False)
     key = name.replace("/", "__")
-    if key + "__index" not in data.files:
-        names = sorted({f.rsplit("__", 1)[0].replace("__", "/") for f in data.files if f.endswith("__index")})
-        raise ValueError(f"{path}: no split {name!r}; it holds {names}")
-    if path not in _faces_cache:  # decode once per process
-        jpeg, offsets = data["jpeg"], data["jpeg_offsets"]
-        _faces_cache[path] = np.stack([cv2.imdecode(jpeg[offsets[i]:offsets[i + 1]], cv2.IMREAD_GRAYSCALE)
-                                       for i in range(len(offsets) - 1)])
-    index = data[key + "__index"]
-    return LabeledImages(
-        images=_faces_cache[path][index],
-        labels=data[key + "__labels"],
-        class_names=tuple(str(c) for c in data[name.split("/")[0] + "_class_names"]),
-        files=[f"{path}#{name}:{i}" for i in index],
-        preprocessing=json.loads(str(data["preprocessing"])),
-    )
+    with np.load(path, allow_pickle=False) as data:
+        if key + "__index" not in data.files:
+            names = sorted({f.rsplit("__", 1)[0].replace("__", "/") for f in data.files if f.endswith("__index")})
+            raise ValueError(f"{path}: no split {name!r}; it holds {names}")
+        if path not in _faces_cache:  # decode once per process
+            jpeg, offsets = data["jpeg"], data["jpeg_offsets"]
+            _faces_cache[path] = np.stack([cv2.imdecode(jpeg[offsets[i]:offsets[i + 1]], cv2.IMREAD_GRAYSCALE)
+                                           for i in range(len(offsets) - 1)])
+        index = data[key + "__index"]
+        return LabeledImages(
+            images=_faces_cache[path][index],
+            labels=data[key + "__labels"],
+            class_names=tuple(str(c) for c in data[name.split("/")[0] + "_class_names"]),
+            files=[f"{path}#{name}:{i}" for i in index],
+            preprocessing=json.loads(str(data["preprocessing"])),
+        )
 
 
 def main(argv=None):

@@ -4,7 +4,7 @@
 # best.keras and a tgz of all logs/histories come back in $OUT.
 # Data: .gpu/faces.npz from scripts/face_pack.py (35 MiB, FER2013 + FER+); wheels in .whl (see
 # scripts/gpu_fer2013.sh). Call: carry [".gpu/faces.npz", ".whl"], timeout_s 590,
-#   BUDGET=450 RUNS_FILE=scripts/runs/finetune_96.txt bash scripts/gpu_runs.sh
+#   BUDGET=440 RUNS_FILE=scripts/finetune_96.runs bash scripts/gpu_runs.sh
 # Local check (CPU, needs jax in .venv):
 #   PY=.venv/bin/python BUDGET=60 LIMIT=256 BATCH=32 OUT=/tmp/gpu_check RUNS_FILE=... bash scripts/gpu_runs.sh
 # BUDGET counts from each fit's start, the first epoch's XLA compilation (2-3.5 min) included;

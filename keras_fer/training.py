@@ -71,6 +71,18 @@ def get_recipe(name_or_path, **overrides):
     return dataclasses.replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
 
 
+def compile_for_training(wrapper, recipe):
+    """Compile the training wrapper with the recipe's optimizer, loss and metric; returns it."""
+    wrapper.compile(
+        make_optimizer(recipe),
+        keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+        # XLA is slower for this net on TF CPU, and Keras' "auto" would pick it there.
+        jit_compile=keras.backend.backend() != "tensorflow",
+    )
+    return wrapper
+
+
 def make_optimizer(recipe):
     """The recipe's optimizer at its base rate; `EpochSchedule` sets the rate every epoch."""
     if recipe.optimizer == "sgd":
@@ -171,16 +183,10 @@ def fit(network, train, val, recipe, out_dir, *, stored_size=None, seed=0, time_
     out_dir.mkdir(parents=True, exist_ok=True)
     stored_size = stored_size or train.images.shape[1]
     keras.utils.set_random_seed(seed)
-    train_batches = ArrayBatches(train, recipe.batch_size, shuffle=True, seed=seed,
+    train_batches = ArrayBatches(train, recipe.batch_size, shuffle=True, seed=seed, drop_remainder=True,
                                  sample_weights=_weights(train, recipe))
     val_batches = ArrayBatches(val, 256)
-    wrapper = with_input_layers(network, stored_size, recipe.augment, seed)
-    wrapper.compile(
-        make_optimizer(recipe),
-        keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
-        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-        jit_compile=keras.backend.backend() != "tensorflow",  # XLA is slower for this net on TF CPU
-    )
+    wrapper = compile_for_training(with_input_layers(network, stored_size, recipe.augment, seed), recipe)
     metadata = {
         "class_names": list(train.class_names),
         "preprocessing": {**train.preprocessing, "stored_size": stored_size, "input_size": network.input_shape[1],

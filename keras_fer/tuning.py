@@ -12,13 +12,12 @@ import json
 import math
 import pathlib
 
-import keras
 import keras_tuner
 
 import keras_fer
 from keras_fer.data.pipeline import ArrayBatches, with_input_layers
 from keras_fer.models.variants import variant_arguments
-from keras_fer.training import make_optimizer
+from keras_fer.training import compile_for_training
 
 
 class FERHyperModel(keras_tuner.HyperModel):
@@ -49,15 +48,11 @@ class FERHyperModel(keras_tuner.HyperModel):
         network = keras_fer.build_variant(self.variant, input_size=self.input_size,
                                           input_channels=self.input_channels, classes=self.classes,
                                           **recipe.model_options)
-        wrapper = with_input_layers(network, self.stored_size, recipe.augment, self.seed)
-        wrapper.compile(make_optimizer(recipe),
-                        keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
-                        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
-        return wrapper
+        return compile_for_training(with_input_layers(network, self.stored_size, recipe.augment, self.seed), recipe)
 
     def fit(self, hp, model, train, val, epochs=1, callbacks=None, verbose=2, **kwargs):
         recipe = self.recipe(hp)
-        return model.fit(ArrayBatches(train, recipe.batch_size, shuffle=True, seed=self.seed),
+        return model.fit(ArrayBatches(train, recipe.batch_size, shuffle=True, seed=self.seed, drop_remainder=True),
                          validation_data=ArrayBatches(val, 256), epochs=epochs, callbacks=callbacks,
                          verbose=verbose)
 

@@ -86,7 +86,7 @@ def test_gpu_training_script_runs_from_a_pack(small_sets, tmp_path):
     pack, out = small_sets[2], tmp_path / "run"
     result = subprocess.run(
         [sys.executable, ROOT / "scripts" / "train_arrays.py", "--train", f"{pack}#ferplus/train/majority",
-         "--val", f"{pack}#ferplus/valid/majority", "--model", "improved", "--input-size", "48", "--recipe",
+         "--val", f"{pack}#ferplus/valid/majority", "--model", "improved", "--input-size", "32", "--recipe",
          "strong", "--epochs", "1", "--batch-size", "16", "--init-from", "fer2013", "--out", out],
         capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -96,4 +96,4 @@ def test_gpu_training_script_runs_from_a_pack(small_sets, tmp_path):
     assert summary["epochs_run"] == 1 and summary["init_from"] == "fer2013" and summary["backend"] == "tensorflow"
     model, metadata = load_model(out / "best.keras")
     assert metadata["dataset"] == "ferplus" and metadata["class_names"][0] == "neutral"
-    assert model.output_shape == (None, 8) and model.input_shape == (None, 48, 48, 3)
+    assert model.output_shape == (None, 8) and model.input_shape == (None, 32, 32, 3)

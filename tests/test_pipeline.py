@@ -65,6 +65,22 @@ def test_array_batches_shuffle_every_epoch(faces):
     images, targets = batches[0]
     assert images.shape == (64, 48, 48, 1) and images.dtype == np.float32 and targets.shape == (64, 7)
     np.testing.assert_array_equal(np.argmax(targets, 1), faces.labels[batches.order[:64]])
+    assert len(batches[len(batches) - 1][0]) == len(faces) % 64 or len(faces) % 64 == 0  # the remainder
+
+
+def test_training_batches_are_all_full_and_still_cover_every_face(faces):
+    """One batch shape for the train step (no second trace/compile); the left-over faces differ
+    from epoch to epoch, so none is left out for good."""
+    batches = ArrayBatches(faces, batch_size=64, shuffle=True, seed=0, drop_remainder=True)
+    assert len(faces) % 64 and len(batches) == len(faces) // 64
+    assert {len(batches[i][0]) for i in range(len(batches))} == {64}
+    seen = set()
+    for _ in range(10):
+        seen.update(batches.order[:len(batches) * 64].tolist())
+        batches.on_epoch_end()
+    assert seen == set(range(len(faces)))
+    few = ArrayBatches(faces.subset(range(10)), batch_size=64, shuffle=True, drop_remainder=True)
+    assert len(few) == 1 and len(few[0][0]) == 10
 
 
 def test_training_wrapper_feeds_the_network(faces):

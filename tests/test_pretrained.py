@@ -15,8 +15,6 @@ RESULTS = {
     "fer2013": ("fer2013", "test", 3589, 0.5729),   # test/ = PublicTest
     "ferplus": ("ferplus", "valid", 3191, 0.8142),  # FER2013Valid, majority labels
 }
-# The same with `evaluate --flip` (each face averaged with its mirror image), RESULTS.md.
-RESULTS_FLIP = {"fer2013": 0.5815, "ferplus": 0.8301}
 CLASS_NAMES = {
     "fer2013": ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
     "ferplus": ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"],
@@ -39,16 +37,17 @@ def test_shipped_models_fit_the_package_size_budget():
     assert total <= 25e6, f"pretrained models take {total / 1e6:.1f} MB of the 25 MB budget"
 
 
-@pytest.mark.parametrize("name,flip", [(name, False) for name in RESULTS] + [("ferplus", True)])
-def test_evaluate_reproduces_results_md(name, flip, tmp_path):
+# `evaluate --flip` is checked against an independent computation in test_evaluate.py; its
+# full-split numbers in RESULTS.md are not re-run here (a minute each on 2 cores).
+@pytest.mark.parametrize("name", list(RESULTS))
+def test_evaluate_reproduces_results_md(name, tmp_path):
     dataset, split, count, accuracy = RESULTS[name]
     result = run_cli("evaluate", "--model", name, "--dataset", dataset, "--data", dataset_path(dataset),
-                     "--split", split, "--json", "--out", tmp_path, *(["--flip"] if flip else []))
+                     "--split", split, "--json", "--out", tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["n"] == count and report["flip"] is flip
-    expected = RESULTS_FLIP[name] if flip else accuracy
-    assert report["accuracy"] == pytest.approx(expected, abs=0.001)  # +-0.1 point
+    assert report["n"] == count and report["flip"] is False
+    assert report["accuracy"] == pytest.approx(accuracy, abs=0.001)  # +-0.1 point
 
 
 def test_ferplus_recognizer_reads_raw_fer_plus_faces():

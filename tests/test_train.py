@@ -32,7 +32,7 @@ def face_folder(tmp_path_factory):
 def test_train_writes_a_complete_run(tmp_path, face_folder):
     out = tmp_path / "run"
     args = ["train", "--dataset", "folder", "--data", str(face_folder), "--model", "improved",
-            "--input-size", "48", "--epochs", "2", "--batch-size", "16", "--recipe", "paper",
+            "--input-size", "32", "--epochs", "2", "--batch-size", "16", "--recipe", "paper",
             "--learning-rate", "0.01", "--out", str(out)]
     result = cli(*args)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -46,7 +46,7 @@ def test_train_writes_a_complete_run(tmp_path, face_folder):
     assert set(splits["train"]["files"]).isdisjoint(splits["validation"]["files"])
     model, metadata = load_model(out / "best.keras")
     assert metadata["class_names"] == sorted(p.name for p in face_folder.iterdir())
-    assert metadata["preprocessing"]["equalize"] is True and metadata["preprocessing"]["input_size"] == 48
+    assert metadata["preprocessing"]["equalize"] is True and metadata["preprocessing"]["input_size"] == 32
     assert model.output_shape == (None, 7)
     assert max(float(r["val_accuracy"]) for r in history) == pytest.approx(metadata_best(out), abs=1e-6)
 
@@ -82,7 +82,7 @@ def test_killed_run_resumes_from_last_completed_epoch(tmp_path, face_folder):
 
     out = tmp_path / "run"
     args = [sys.executable, "-m", "keras_fer", "train", "--dataset", "folder", "--data", str(face_folder),
-            "--model", "first_conv", "--input-size", "64", "--epochs", "4", "--batch-size", "8",
+            "--model", "first_conv", "--input-size", "32", "--epochs", "4", "--batch-size", "8",
             "--recipe", "paper", "--out", str(out)]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     history = out / "history.csv"
@@ -106,7 +106,7 @@ def test_killed_run_resumes_from_last_completed_epoch(tmp_path, face_folder):
 def test_experiment_ablation_table_and_resume(tmp_path, face_folder):
     out = tmp_path / "ablation"
     args = ["experiment", "ablation", "--dataset", "folder", "--data", str(face_folder), "--variants",
-            "first_conv", "improved", "--input-size", "48", "--epochs", "1", "--batch-size", "16",
+            "first_conv", "improved", "--input-size", "32", "--epochs", "1", "--batch-size", "16",
             "--recipe", "paper", "--learning-rate", "0.01", "--out", str(out)]
     result = cli(*args)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -124,7 +124,7 @@ def test_experiment_ablation_table_and_resume(tmp_path, face_folder):
 def test_experiment_repeat_mean_and_std_of_seeded_runs(tmp_path, face_folder):
     out = tmp_path / "repeat"
     result = cli("experiment", "repeat", "--dataset", "folder", "--data", str(face_folder), "--model", "first_conv",
-                 "--runs", "2", "--input-size", "48", "--epochs", "1", "--batch-size", "16", "--recipe", "paper",
+                 "--runs", "2", "--input-size", "32", "--epochs", "1", "--batch-size", "16", "--recipe", "paper",
                  "--learning-rate", "0.01", "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     finals = [100 * json.loads((out / f"run{i}" / "summary.json").read_text())["val_accuracy"][-1] for i in (0, 1)]
@@ -150,7 +150,7 @@ def test_train_with_mirrored_strategy_on_two_cpu_devices(tmp_path, face_folder):
     out = tmp_path / "mirrored"
     result = subprocess.run(
         [sys.executable, "-c", MIRRORED, "train", "--dataset", "folder", "--data", str(face_folder),
-         "--model", "first_conv", "--input-size", "48", "--epochs", "1", "--batch-size", "16",
+         "--model", "first_conv", "--input-size", "32", "--epochs", "1", "--batch-size", "16",
          "--recipe", "paper", "--strategy", "mirrored", "--out", str(out)],
         capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

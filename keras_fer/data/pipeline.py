@@ -121,22 +121,28 @@ class ArrayBatches(keras.utils.PyDataset):
     """NumPy batches of stored faces (N, H, W, 1) uint8 -> float32, with targets; any backend.
 
     Resizing and augmentation happen in the model (`with_input_layers`), on the accelerator.
+    `drop_remainder` (training): every batch is full, and the few faces left over by this epoch's
+    shuffle are seen in other epochs. A smaller last batch has another shape, and the train step
+    is traced (TF) or compiled (JAX/XLA) a second time for it: 15-20 s on a CPU, minutes on a GPU.
     """
 
     def __init__(self, data, batch_size=32, shuffle=False, seed=0, one_hot=True, sample_weights=None,
-                 **kwargs):
+                 drop_remainder=False, **kwargs):
         super().__init__(**kwargs)
         self.images = data.images[..., None]
         self.targets = one_hot_labels(data) if one_hot else data.labels
         self.weights = None if sample_weights is None else np.asarray(sample_weights, "float32")
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
+        self.drop_remainder = drop_remainder
         self.rng = np.random.default_rng(seed)
         self.order = np.arange(len(self.images))
         if shuffle:
             self.on_epoch_end()
 
     def __len__(self):
+        if self.drop_remainder:
+            return max(1, len(self.images) // self.batch_size)  # fewer faces than a batch: one batch
         return math.ceil(len(self.images) / self.batch_size)
 
     def __getitem__(self, index):

@@ -57,14 +57,20 @@ class FERHyperModel(keras_tuner.HyperModel):
                          verbose=verbose)
 
 
+def make_tuner(hypermodel, out_dir, trials, seed):
+    # keras-tuner draws a random seed for a falsy one (`seed or random.randint(...)`), so our default
+    # seed 0 gave a different search every time; seed + 1 keeps every seed, 0 included, reproducible.
+    return keras_tuner.RandomSearch(hypermodel, objective="val_accuracy", max_trials=trials, seed=seed + 1,
+                                    directory=str(out_dir), project_name="tuner", overwrite=False)
+
+
 def tune(variant, train, val, base_recipe, out_dir, *, trials=10, epochs=3, input_size=48,
          input_channels=3, seed=0, verbose=2):
     """Run the search; write OUT/best_recipe.json (a `train --recipe` file) and OUT/trials.json."""
     out_dir = pathlib.Path(out_dir)
     hypermodel = FERHyperModel(variant, base_recipe, input_size, input_channels, len(train.class_names),
                                train.images.shape[1], seed)
-    tuner = keras_tuner.RandomSearch(hypermodel, objective="val_accuracy", max_trials=trials, seed=seed,
-                                     directory=str(out_dir), project_name="tuner", overwrite=False)
+    tuner = make_tuner(hypermodel, out_dir, trials, seed)
     tuner.search(train, val, epochs=epochs, verbose=verbose)
     # Ties (small validation sets) are broken by trial id: keras-tuner's own order of equal scores
     # changes when a finished search is reloaded, and the best recipe must not.

@@ -214,6 +214,16 @@ def test_tune_writes_a_recipe_that_train_accepts_and_resumes(tmp_path, face_fold
     assert dropout == ([pytest.approx(recipe.model_options["dropout"])] if recipe.model_options["dropout"] else [])
 
 
+def test_tuner_seed_zero_is_a_seed(tmp_path):
+    """keras-tuner takes seed 0 for "none" and draws one at random; a search with the default
+    --seed 0 must still draw the same trials every time."""
+    from keras_fer.tuning import FERHyperModel, make_tuner
+
+    hypermodel = FERHyperModel("improved", Recipe(), 32, 3, 7, 48)
+    seeds = [make_tuner(hypermodel, tmp_path / f"t{i}", 2, seed).oracle.seed for i, seed in enumerate([0, 0, 1])]
+    assert seeds[0] == seeds[1] != seeds[2]
+
+
 def test_recipe_file_with_an_unknown_field_is_named(tmp_path):
     path = tmp_path / "r.json"
     path.write_text(json.dumps({"learning_rate": 0.1, "learnig_rate": 0.2}))

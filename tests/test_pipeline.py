@@ -69,7 +69,7 @@ def test_array_batches_shuffle_every_epoch(faces):
 
 
 def test_training_batches_are_all_full_and_still_cover_every_face(faces):
-    """One batch shape for the train step (no second trace/compile); the left-over faces differ
+    """One batch shape for the train step (no second JAX compile); the left-over faces differ
     from epoch to epoch, so none is left out for good."""
     batches = ArrayBatches(faces, batch_size=64, shuffle=True, seed=0, drop_remainder=True)
     assert len(faces) % 64 and len(batches) == len(faces) // 64

@@ -122,8 +122,10 @@ class ArrayBatches(keras.utils.PyDataset):
 
     Resizing and augmentation happen in the model (`with_input_layers`), on the accelerator.
     `drop_remainder` (training): every batch is full, and the few faces left over by this epoch's
-    shuffle are seen in other epochs. A smaller last batch has another shape, and the train step
-    is traced (TF) or compiled (JAX/XLA) a second time for it: 15-20 s on a CPU, minutes on a GPU.
+    shuffle are seen in other epochs. A smaller last batch has another shape, and JAX compiles
+    the train step a second time for it (first epoch 30.0 vs 18.9 s on this CPU at 48x48,
+    `benchmarks/ragged_batch.py`; XLA compilation of this network takes minutes on a GPU). TF's
+    step takes any batch size (no difference there).
     """
 
     def __init__(self, data, batch_size=32, shuffle=False, seed=0, one_hot=True, sample_weights=None,

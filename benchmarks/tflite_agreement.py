@@ -1,0 +1,46 @@
+"""Top-1 agreement with Keras of a model's four TFLite files, on the faces `tests/test_convert.py`
+uses: FER2013 `test/` in a seed-0 permutation, the first 500 calibrating (int8), the next 500
+verifying. The numbers pinned in that test and quoted in RESULTS.md / tflite/README.md.
+
+    .venv/bin/python benchmarks/tflite_agreement.py [MODEL]     # default: the shipped fer2013; ~2 min
+"""
+
+import pathlib
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from keras_fer.convert import QUANTIZE_MODES, convert, verify  # noqa: E402
+from keras_fer.data import load_dataset  # noqa: E402
+from keras_fer.data.pipeline import to_model_input  # noqa: E402
+from keras_fer.litert import TFLiteModel  # noqa: E402
+from keras_fer.model_io import load_model, resolve_model_path  # noqa: E402
+
+SAMPLES = 500
+
+
+def main():
+    model, _ = load_model(resolve_model_path(sys.argv[1] if len(sys.argv) > 1 else "fer2013"))
+    faces = load_dataset("fer2013", ROOT.parent / "shared" / "datasets" / "fer2013")["test"]
+    order = np.random.default_rng(0).permutation(len(faces))
+    size, channels = model.input_shape[1], model.input_shape[3]
+    calibration = to_model_input(faces.images[order[:SAMPLES]], size, channels)
+    verification = faces.subset(order[SAMPLES:2 * SAMPLES])
+    x = to_model_input(verification.images, size, channels)
+    with tempfile.TemporaryDirectory() as folder:
+        for mode in QUANTIZE_MODES:
+            start = time.perf_counter()
+            path = convert(model, pathlib.Path(folder) / f"{mode}.tflite", mode, calibration)
+            r = verify(model, TFLiteModel(path), x, verification.hard_labels)
+            print(f"{mode:8s} agreement {r['agreement']:.3f}  max prob diff {r['max_probability_difference']:.4f}  "
+                  f"accuracy keras {r['keras_accuracy']:.3f} tflite {r['tflite_accuracy']:.3f}  "
+                  f"({time.perf_counter() - start:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -24,19 +24,24 @@ from keras_fer.model_io import load_model, resolve_model_path  # noqa: E402
 SAMPLES = 500
 
 
-def main():
-    model, _ = load_model(resolve_model_path(sys.argv[1] if len(sys.argv) > 1 else "fer2013"))
+def protocol_faces(model):
+    """(calibration inputs, verification inputs, verification labels) for `model`'s input."""
     faces = load_dataset("fer2013", ROOT.parent / "shared" / "datasets" / "fer2013")["test"]
     order = np.random.default_rng(0).permutation(len(faces))
     size, channels = model.input_shape[1], model.input_shape[3]
-    calibration = to_model_input(faces.images[order[:SAMPLES]], size, channels)
     verification = faces.subset(order[SAMPLES:2 * SAMPLES])
-    x = to_model_input(verification.images, size, channels)
+    return (to_model_input(faces.images[order[:SAMPLES]], size, channels),
+            to_model_input(verification.images, size, channels), verification.hard_labels)
+
+
+def main():
+    model, _ = load_model(resolve_model_path(sys.argv[1] if len(sys.argv) > 1 else "fer2013"))
+    calibration, x, labels = protocol_faces(model)
     with tempfile.TemporaryDirectory() as folder:
         for mode in QUANTIZE_MODES:
             start = time.perf_counter()
             path = convert(model, pathlib.Path(folder) / f"{mode}.tflite", mode, calibration)
-            r = verify(model, TFLiteModel(path), x, verification.hard_labels)
+            r = verify(model, TFLiteModel(path), x, labels)
             print(f"{mode:8s} agreement {r['agreement']:.3f}  max prob diff {r['max_probability_difference']:.4f}  "
                   f"accuracy keras {r['keras_accuracy']:.3f} tflite {r['tflite_accuracy']:.3f}  "
                   f"({time.perf_counter() - start:.0f} s)", flush=True)

@@ -29,7 +29,7 @@ from tensorflow.lite.python import lite  # noqa: E402
 from tensorflow.lite.python.optimize import calibrator  # noqa: E402
 from tensorflow.lite.tools import flatbuffer_utils  # noqa: E402
 
-from keras_fer.convert import verify  # noqa: E402
+from keras_fer.convert import converter_options, verify  # noqa: E402
 from keras_fer.layers import GroupNormalization  # noqa: E402
 from keras_fer.litert import TFLiteModel  # noqa: E402
 from keras_fer.model_io import load_model, resolve_model_path  # noqa: E402
@@ -37,11 +37,14 @@ from tflite_agreement import protocol_faces  # noqa: E402
 
 
 def int8_converter(saved_model, faces):
+    """A TFLiteConverter with the package's own int8 settings (keras_fer.convert.converter_options)."""
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = converter.inference_output_type = tf.uint8
-    converter.representative_dataset = lambda: ([face[None]] for face in faces)
+    for name, value in converter_options("int8", faces).items():
+        if name == "target_spec":
+            for key, item in value.items():
+                setattr(converter.target_spec, key, item)
+        else:
+            setattr(converter, name, value)
     return converter
 
 
@@ -65,22 +68,24 @@ def float_model_before_calibration(saved_model, faces):
 
 
 def ranges(calibrated):
-    """[(min, max) or None] per tensor of a calibrated flatbuffer."""
+    """(min, max) per tensor of a calibrated flatbuffer, NaN for tensors without a range."""
     tensors = flatbuffer_utils.convert_bytearray_to_object(calibrated).subgraphs[0].tensors
-    return [None if t.quantization is None or t.quantization.min is None or len(t.quantization.min) == 0
-            else (float(t.quantization.min[0]), float(t.quantization.max[0])) for t in tensors]
+    return np.array([(np.nan, np.nan) if t.quantization is None or t.quantization.min is None
+                     or len(t.quantization.min) == 0
+                     else (float(t.quantization.min[0]), float(t.quantization.max[0])) for t in tensors])
 
 
 def quantize_with(float_model, per_face, percentile, first_face):
+    """per_face: (faces, tensors, 2) ranges; each tensor gets percentiles of its per-face ranges."""
     model = flatbuffer_utils.convert_bytearray_to_object(
         calibrator.Calibrator(float_model).calibrate(lambda: iter([[first_face[None]]])))
+    lows = np.percentile(per_face[:, :, 0], 100 - percentile, axis=0)
+    highs = np.percentile(per_face[:, :, 1], percentile, axis=0)
     for i, tensor in enumerate(model.subgraphs[0].tensors):
-        if per_face[0][i] is None:
+        if np.isnan(per_face[0, i, 0]):
             continue
-        lows = np.array([face[i][0] for face in per_face])
-        highs = np.array([face[i][1] for face in per_face])
-        tensor.quantization.min = np.array([np.percentile(lows, 100 - percentile)], np.float32)
-        tensor.quantization.max = np.array([np.percentile(highs, percentile)], np.float32)
+        tensor.quantization.min = np.array([lows[i]], np.float32)
+        tensor.quantization.max = np.array([highs[i]], np.float32)
     return tflite_convert.mlir_quantize(bytes(flatbuffer_utils.convert_object_to_bytearray(model)), False,
                                         fully_quantize=True, input_data_type=tf.uint8, output_data_type=tf.uint8)
 
@@ -112,8 +117,8 @@ def main():
             model.export(str(saved_model), format="tf_saved_model", verbose=False)
         float_model = float_model_before_calibration(saved_model, calibration)
         start = time.perf_counter()
-        per_face = [ranges(calibrator.Calibrator(float_model).calibrate(lambda face=face: iter([[face[None]]])))
-                    for face in calibration]
+        per_face = np.stack([ranges(calibrator.Calibrator(float_model).calibrate(lambda face=face: iter([[face[None]]])))
+                             for face in calibration])
         print(f"{len(per_face)} faces calibrated one by one in {time.perf_counter() - start:.0f} s")
         for percentile in args.percentiles:
             path = pathlib.Path(folder) / f"p{percentile}.tflite"

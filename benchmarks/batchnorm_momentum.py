@@ -36,12 +36,14 @@ def main():
     x, labels = to_model_input(faces.images, args.size), faces.hard_labels
     steps = args.epochs * (args.faces // args.batch_size)
     print(f"{args.faces} FER2013 train faces at {args.size}x{args.size}, {steps} steps of {args.batch_size}")
-    print("| BN momentum | train acc (fit log) | inference acc | training-mode acc | agreement | classes predicted | s |")
+    print("| BN momentum | train acc (fit log) | inference acc | training-mode acc | agreement "
+          "| classes predicted | s |")
     print("|---|---|---|---|---|---|---|")
     for momentum in args.momenta:
         start = time.time()
         keras.utils.set_random_seed(0)
-        model = keras_fer.build_variant("mobilenetv3_large", input_size=args.size, classes=7, bn_momentum=momentum)
+        model = keras_fer.build_variant("mobilenetv3_large", input_size=args.size, classes=7,
+                                        bn_momentum=momentum)
         model.compile(keras.optimizers.AdamW(2e-3, weight_decay=0.05), "sparse_categorical_crossentropy",
                       metrics=["accuracy"])
         history = model.fit(x, labels, batch_size=args.batch_size, epochs=args.epochs, verbose=0)

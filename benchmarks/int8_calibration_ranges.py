@@ -87,12 +87,14 @@ def quantize_with(float_model, per_face, percentile, first_face):
         tensor.quantization.min = np.array([lows[i]], np.float32)
         tensor.quantization.max = np.array([highs[i]], np.float32)
     return tflite_convert.mlir_quantize(bytes(flatbuffer_utils.convert_object_to_bytearray(model)), False,
-                                        fully_quantize=True, input_data_type=tf.uint8, output_data_type=tf.uint8)
+                                        fully_quantize=True, input_data_type=tf.uint8,
+                                        output_data_type=tf.uint8)
 
 
 def worst_tensors(saved_model, calibration, debug_faces, count=12):
     debugger = tf.lite.experimental.QuantizationDebugger(
-        converter=int8_converter(saved_model, calibration), debug_dataset=lambda: ([f[None]] for f in debug_faces))
+        converter=int8_converter(saved_model, calibration),
+        debug_dataset=lambda: ([face[None]] for face in debug_faces))
     debugger.run()
     dump = io.StringIO()
     debugger.layer_statistics_dump(dump)
@@ -117,8 +119,9 @@ def main():
             model.export(str(saved_model), format="tf_saved_model", verbose=False)
         float_model = float_model_before_calibration(saved_model, calibration)
         start = time.perf_counter()
-        per_face = np.stack([ranges(calibrator.Calibrator(float_model).calibrate(lambda face=face: iter([[face[None]]])))
-                             for face in calibration])
+        per_face = np.stack([
+            ranges(calibrator.Calibrator(float_model).calibrate(lambda face=face: iter([[face[None]]])))
+            for face in calibration])
         print(f"{len(per_face)} faces calibrated one by one in {time.perf_counter() - start:.0f} s")
         for percentile in args.percentiles:
             path = pathlib.Path(folder) / f"p{percentile}.tflite"

@@ -46,7 +46,8 @@ BN_MOMENTUM = 0.9
 
 
 def make_norm(kind, channels, groups=8, name=None, gamma_initializer="ones", bn_momentum=BN_MOMENTUM):
-    """BatchNormalization (keras.applications' MobileNetV3 epsilon; momentum: see BN_MOMENTUM), or GroupNormalization."""
+    """BatchNormalization (keras.applications' MobileNetV3 epsilon; momentum: see BN_MOMENTUM),
+    or GroupNormalization."""
     if kind == "batch":
         return keras.layers.BatchNormalization(
             epsilon=1e-3, momentum=bn_momentum, gamma_initializer=gamma_initializer, name=name

@@ -20,11 +20,11 @@ pytestmark = pytest.mark.xdist_group("test_convert")
 
 SAMPLES = 500
 # none and float16 must reach the TFLite issue's thresholds on the shipped fer2013 model (measured
-# on these faces: 100 / 100 %). Its dynamic and int8 files do not: 98.8 % < 99 % and 91.8 % < 97 %
+# on these faces: 100 / 99.8 %). Its dynamic and int8 files do not: 98.8 % < 99 % and 91.6 % < 97 %
 # (BENCHMARKS.md; the model has many near-tie predictions, and rounding spread over the whole
-# network flips them; the dynamic file's accuracy on these faces equals Keras'). Pinned with a
+# network flips them; the dynamic file is at least as accurate as Keras on these faces). Pinned with a
 # margin for the 500-face sample, so they cannot get worse unseen.
-AGREEMENT_MEASURED = {"dynamic": 0.988, "int8": 0.918}
+AGREEMENT_MEASURED = {"dynamic": 0.988, "int8": 0.916}
 AGREEMENT_MARGIN = {"dynamic": 0.008, "int8": 0.03}
 
 

@@ -15,9 +15,6 @@ from keras_fer.data.pipeline import to_model_input
 from keras_fer.litert import TFLiteModel
 from keras_fer.model_io import load_model
 
-# Module fixtures here are expensive: keep this file on one xdist worker (setup.cfg).
-pytestmark = pytest.mark.xdist_group("test_convert")
-
 SAMPLES = 500
 # none and float16 must reach the TFLite issue's thresholds on the shipped fer2013 model (measured
 # on these faces: 100 / 99.8 %). Its dynamic and int8 files do not: 98.8 % < 99 % and 91.6 % < 97 %

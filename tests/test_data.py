@@ -13,9 +13,6 @@ from conftest import dataset_path
 from keras_fer.data import BadInputError, LabeledImages, equalize_hist, load_dataset, make_splits
 from keras_fer.data import fer2013, ferplus, rafd
 
-# Module fixtures here are expensive: keep this file on one xdist worker (setup.cfg).
-pytestmark = pytest.mark.xdist_group("test_data")
-
 FER2013_TRAIN = {"angry": 3995, "disgust": 436, "fear": 4097, "happy": 7215, "neutral": 4965,
                  "sad": 4830, "surprise": 3171}
 FER2013_TEST = {"angry": 467, "disgust": 56, "fear": 496, "happy": 895, "neutral": 607, "sad": 653,

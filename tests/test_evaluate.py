@@ -16,9 +16,6 @@ from keras_fer.data.pipeline import to_model_input
 from keras_fer.evaluation import classification_report, format_confusion
 from keras_fer.model_io import save_model
 
-# Module fixtures here are expensive: keep this file on one xdist worker (setup.cfg).
-pytestmark = pytest.mark.xdist_group("test_evaluate")
-
 
 def test_report_against_hand_computed_matrix():
     report = classification_report([0, 0, 1, 1, 2], [0, 1, 1, 1, 0], ["a", "b", "c"])

@@ -13,9 +13,6 @@ from keras_fer.data.fer2013 import CLASSES
 sys.path.insert(0, str(ROOT / "scripts"))
 import face_pack  # noqa: E402
 
-# Module fixtures here are expensive: keep this file on one xdist worker (setup.cfg).
-pytestmark = pytest.mark.xdist_group("test_face_pack")
-
 FERPLUS_ROWS = {"FER2013Train": 60, "FER2013Valid": 30}
 
 

@@ -11,9 +11,6 @@ from conftest import dataset_path
 from keras_fer.data import load_dataset
 from keras_fer.data.pipeline import ArrayBatches, ToModelInput, augmentation, tf_dataset, to_model_input, with_input_layers
 
-# Module fixtures here are expensive: keep this file on one xdist worker (setup.cfg).
-pytestmark = pytest.mark.xdist_group("test_pipeline")
-
 
 @pytest.fixture(scope="module")
 def faces():

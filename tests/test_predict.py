@@ -16,9 +16,6 @@ from keras_fer.data.pipeline import to_model_input
 from keras_fer.faces import FaceDetector, crop_square
 from keras_fer.synthetic import compose_photo, iou, jpeg_with_orientation
 
-# Module fixtures here are expensive: keep this file on one xdist worker (setup.cfg).
-pytestmark = pytest.mark.xdist_group("test_predict")
-
 
 @pytest.fixture(scope="module")
 def fer():

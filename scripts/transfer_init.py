@@ -15,20 +15,17 @@ import argparse
 import sys
 
 import keras
-import numpy as np
 
 from keras_fer.data import load_dataset
-from keras_fer.data.pipeline import to_model_input
+from keras_fer.evaluation import predict
 from keras_fer.model_io import copy_matching_weights, load_model, save_model
 
 
-def penultimate_features(model, images, batch_size=256):
-    """The inputs of the `logits` layer (after dropout, which is the identity in inference)."""
+def penultimate_features(model, data):
+    """The inputs of the `logits` layer (after dropout, which is the identity in inference), one
+    row per face of `data`."""
     features = keras.Model(model.inputs, model.get_layer("logits").input)
-    size, channels = model.input_shape[1], model.input_shape[3]
-    out = [np.asarray(features.predict(to_model_input(images[s:s + batch_size], size, channels), verbose=0))
-           for s in range(0, len(images), batch_size)]
-    return np.concatenate(out).reshape(len(images), -1)
+    return predict(features, data).reshape(len(data), -1)
 
 
 def fit_softmax(features, labels, classes, epochs=30, seed=0):
@@ -41,8 +38,9 @@ def fit_softmax(features, labels, classes, epochs=30, seed=0):
         keras.layers.Dense(classes, activation="softmax", kernel_regularizer=keras.regularizers.l2(1e-4)),
     ])
     head.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    head.fit((features - mean) / std, labels, batch_size=256, epochs=epochs, verbose=0)
-    accuracy = head.evaluate((features - mean) / std, labels, batch_size=256, verbose=0)[1]
+    standardized = (features - mean) / std
+    head.fit(standardized, labels, batch_size=256, epochs=epochs, verbose=0)
+    accuracy = head.evaluate(standardized, labels, batch_size=256, verbose=0)[1]
     kernel, bias = head.layers[-1].get_weights()
     # w . (f - mean) / std + b  ==  (w / std) . f + (b - (mean / std) . w)
     return kernel / std[:, None], bias - (mean / std) @ kernel, accuracy
@@ -68,7 +66,7 @@ def main(argv=None):
 
     source, metadata = load_model(args.source)
     data = load_dataset(args.dataset, args.data)[args.split]
-    kernel, bias, accuracy = fit_softmax(penultimate_features(source, data.images), data.hard_labels,
+    kernel, bias, accuracy = fit_softmax(penultimate_features(source, data), data.hard_labels,
                                          len(data.class_names))
     target = with_classes(source, len(data.class_names))
     copy_matching_weights(source, target)

@@ -58,6 +58,19 @@ def pretrained_file(name="fer2013"):
     return path
 
 
+def copy_face_folder(root, per_class):
+    """The first `per_class` real FER2013 test faces of each class, copied into a class-per-folder
+    tree at `root` (the `folder` data set layout); returns root."""
+    import shutil
+
+    source = dataset_path("fer2013") / "test"
+    for class_folder in sorted(source.iterdir()):
+        (root / class_folder.name).mkdir(parents=True)
+        for f in sorted(class_folder.iterdir())[:per_class]:
+            shutil.copy(f, root / class_folder.name / f.name)
+    return root
+
+
 @pytest.fixture(scope="session")
 def fer2013_test_faces():
     """FER2013's test/ split (PublicTest, 3,589 real faces), equalized as the models expect."""

@@ -2,14 +2,13 @@
 
 import csv
 import json
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import dataset_path, run_cli
+from conftest import copy_face_folder, run_cli
 from keras_fer.model_io import load_model
 from keras_fer.training import Recipe, scheduled_rate
 
@@ -20,13 +19,7 @@ cli = run_cli
 @pytest.fixture(scope="module")
 def face_folder(tmp_path_factory):
     """20 real FER2013 faces per class in a class-per-folder tree."""
-    source = dataset_path("fer2013") / "test"
-    root = tmp_path_factory.mktemp("faces")
-    for folder in sorted(source.iterdir()):
-        (root / folder.name).mkdir()
-        for f in sorted(folder.iterdir())[:20]:
-            shutil.copy(f, root / folder.name / f.name)
-    return root
+    return copy_face_folder(tmp_path_factory.mktemp("faces"), 20)
 
 
 def test_train_writes_a_complete_run(tmp_path, face_folder):

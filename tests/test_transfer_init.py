@@ -1,12 +1,11 @@
 """scripts/transfer_init.py: a trained backbone with a classifier for other classes fitted on it."""
 
-import shutil
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, dataset_path, pretrained_file
+from conftest import ROOT, copy_face_folder, pretrained_file
 from keras_fer.data import load_dataset
 from keras_fer.data.pipeline import to_model_input
 from keras_fer.model_io import load_model
@@ -16,12 +15,7 @@ import transfer_init  # noqa: E402
 
 
 def test_ferplus_backbone_with_a_fer2013_head_predicts_as_the_fitted_head(tmp_path, capsys):
-    source = dataset_path("fer2013") / "test"
-    root = tmp_path / "faces"
-    for folder in sorted(source.iterdir()):
-        (root / folder.name).mkdir(parents=True)
-        for f in sorted(folder.iterdir())[:15]:
-            shutil.copy(f, root / folder.name / f.name)
+    root = copy_face_folder(tmp_path / "faces", 15)
     out = tmp_path / "init.keras"
     transfer_init.main(["--source", str(pretrained_file("ferplus")), "--dataset", "folder", "--data", str(root),
                         "--split", "all", "--out", str(out)])

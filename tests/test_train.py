@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from conftest import copy_face_folder, run_cli
+import keras_fer
+from keras_fer.data.pipeline import with_input_layers
 from keras_fer.model_io import load_model
-from keras_fer.training import Recipe, scheduled_rate
+from keras_fer.training import RECIPES, Recipe, compile_for_training, scheduled_rate
 
 
 cli = run_cli
@@ -178,6 +180,21 @@ def test_time_budget_plans_again_after_every_epoch(monkeypatch):
     # after epoch 1: 60 s left / 10 s = 6 more; epoch 2: 40 / 15 = 2; epoch 3: 20 / 16.7 = 1; epoch 4: none
     assert plans == [100, 8, 5, 5, 5]
     assert stopped_after == 4 and clock[0] == 100
+
+
+def test_optimizer_slots_exist_before_the_first_step_and_are_the_ones_it_updates():
+    """compile_for_training builds the optimizer eagerly (else TensorFlow traces the first step twice,
+    benchmarks/first_step.py); the step must then update those slots, not make new ones."""
+    network = keras_fer.build_variant("improved", input_size=32, classes=7)
+    wrapper = compile_for_training(with_input_layers(network, 48, "none"), RECIPES["strong"])
+    slots = list(wrapper.optimizer.variables)
+    assert wrapper.optimizer.built
+    assert len(slots) == 2 + 2 * len(wrapper.trainable_variables)  # iteration, rate, m and v each
+    faces = np.random.default_rng(0).integers(0, 256, (8, 48, 48, 1), dtype=np.uint8)
+    wrapper.train_on_batch(faces, np.eye(7, dtype="float32")[np.arange(8) % 7])
+    assert [id(v) for v in wrapper.optimizer.variables] == [id(v) for v in slots]
+    assert int(wrapper.optimizer.iterations.numpy()) == 1
+    assert float(np.abs(slots[2].numpy()).max()) > 0  # the stem kernel's first moment moved
 
 
 def test_tune_writes_a_recipe_that_train_accepts_and_resumes(tmp_path, face_folder):

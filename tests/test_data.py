@@ -1,6 +1,7 @@
 """Data loaders on the real images in ../shared/datasets, on generated fixtures, and bad input."""
 
 import csv
+import dataclasses
 import pathlib
 import shutil
 
@@ -12,6 +13,7 @@ from PIL import Image
 from conftest import dataset_path
 from keras_fer.data import BadInputError, LabeledImages, equalize_hist, load_dataset, make_splits
 from keras_fer.data import fer2013, ferplus, rafd
+from keras_fer.data.labeled import concatenate
 
 FER2013_TRAIN = {"angry": 3995, "disgust": 436, "fear": 4097, "happy": 7215, "neutral": 4965,
                  "sad": 4830, "surprise": 3171}
@@ -251,6 +253,21 @@ def test_rafd_names_filters_and_subject_split(tmp_path):
     subjects = lambda d: {rafd.parse_rafd_name(f)["subject"] for f in d.files}  # noqa: E731
     assert subjects(train).isdisjoint(subjects(val))
     assert len(subjects(train)) == 4 and len(val) == 16
+
+
+def test_rafd_subjects_survive_relabel_subset_concatenate_and_npz(tmp_path):
+    data = load_dataset("rafd", _rafd_tree(tmp_path), size=16)["all"]
+    named = lambda d: [rafd.parse_rafd_name(f)["subject"] for f in d.files]  # noqa: E731
+    assert data.subjects.tolist() == named(data)
+    relabeled = data.relabel(tuple(reversed(data.class_names)))
+    both = concatenate([relabeled.subset([3, 1]), relabeled.subset(np.arange(20, 40))])
+    assert both.subjects.tolist() == named(both)
+    both.save_npz(tmp_path / "c.npz")
+    assert LabeledImages.load_npz(tmp_path / "c.npz").subjects.tolist() == named(both)
+    train, val = make_splits("rafd", {"all": relabeled}, split="paper", seed=3)  # was an AttributeError
+    assert set(train.subjects).isdisjoint(val.subjects)
+    with pytest.raises(ValueError, match="subjects must name one person per image"):
+        dataclasses.replace(data, subjects=data.subjects[:-1])
 
 
 def test_rafd_bad_name(tmp_path):

@@ -15,7 +15,8 @@ class LabeledImages:
     """uint8 grayscale faces (N, H, W) with integer labels (N,) or soft labels (N, classes).
 
     `files` names where each image came from (a path, or `file.csv:row`); `skipped` lists the
-    inputs left out with on_bad="skip", as (source, reason).
+    inputs left out with on_bad="skip", as (source, reason); `subjects`, where a data set names
+    them (RaFD), the person in each image, for subject-disjoint splits.
     """
 
     images: np.ndarray
@@ -24,11 +25,16 @@ class LabeledImages:
     files: list
     skipped: list = dataclasses.field(default_factory=list)
     preprocessing: dict = dataclasses.field(default_factory=dict)
+    subjects: np.ndarray | None = None
 
     def __post_init__(self):
         self.class_names = tuple(self.class_names)
         if not (len(self.images) == len(self.labels) == len(self.files)):
             raise ValueError("images, labels and files must have the same length")
+        if self.subjects is not None:
+            self.subjects = np.asarray(self.subjects)
+            if len(self.subjects) != len(self.images):
+                raise ValueError("subjects must name one person per image")
 
     def __len__(self):
         return len(self.images)
@@ -58,6 +64,7 @@ class LabeledImages:
             labels=self.labels[indices],
             files=[self.files[i] for i in indices],
             skipped=list(self.skipped),
+            subjects=None if self.subjects is None else self.subjects[indices],
         )
 
     def counts(self):
@@ -102,6 +109,8 @@ class LabeledImages:
             "files": np.array(self.files),
             "preprocessing": np.array(json.dumps(self.preprocessing)),
         }
+        if self.subjects is not None:
+            arrays["subjects"] = self.subjects
         method = {"deflate": zipfile.ZIP_DEFLATED, "lzma": zipfile.ZIP_LZMA}[compression]
         with zipfile.ZipFile(path, "w", compression=method) as archive:
             for name, array in arrays.items():
@@ -117,6 +126,7 @@ class LabeledImages:
                 class_names=tuple(str(c) for c in data["class_names"]),
                 files=[str(f) for f in data["files"]],
                 preprocessing=json.loads(str(data["preprocessing"])),
+                subjects=data["subjects"] if "subjects" in data else None,
             )
 
 
@@ -132,4 +142,7 @@ def concatenate(parts):
         files=[f for p in parts for f in p.files],
         skipped=[s for p in parts for s in p.skipped],
         preprocessing=parts[0].preprocessing,
+        # kept only where every part names its subjects (a person-disjoint split needs all)
+        subjects=None if any(p.subjects is None for p in parts)
+        else np.concatenate([p.subjects for p in parts]),
     )

@@ -1,5 +1,6 @@
 """RaFD: labels from file names `Rafd<angle>_<subject>_<ethnicity>_<gender>_<emotion>_<gaze>.jpg`."""
 
+import dataclasses
 import pathlib
 import re
 
@@ -64,8 +65,7 @@ def load_rafd(root, angles=("090",), gazes=GAZES, size=96, on_bad="error", equal
     data = LabeledImages.from_faces(
         images, np.asarray(labels)[kept], CLASSES, [str(paths[i]) for i in kept], skipped + bad, equalize
     )
-    data.subjects = np.asarray(subjects)[kept]
-    return {"all": data}
+    return {"all": dataclasses.replace(data, subjects=np.asarray(subjects)[kept])}
 
 
 def _face_square(path, size):

@@ -29,8 +29,11 @@ def stratified_split(data, train_fraction, seed):
     return data.subset(sorted(train)), data.subset(sorted(val))
 
 
-def subject_split(data, subjects, train_fraction, seed):
-    """Split by subject so that no person is in both parts (RaFD)."""
+def subject_split(data, train_fraction, seed):
+    """Split by `data.subjects` so that no person is in both parts (RaFD)."""
+    if data.subjects is None:
+        raise ValueError("a subject-disjoint split needs the data's subjects; this data set names none")
+    subjects = data.subjects
     unique = np.unique(subjects)
     rng = np.random.default_rng(seed)
     unique = unique[rng.permutation(len(unique))]
@@ -59,8 +62,7 @@ def make_splits(kind, splits, split="own", seed=0):
     pooled = concatenate([splits[n] for n in names])
     fraction = PAPER_TRAIN_FRACTION[kind]
     if kind == "rafd":
-        subjects = np.concatenate([splits[n].subjects for n in names])
-        return subject_split(pooled, subjects, fraction, seed)
+        return subject_split(pooled, fraction, seed)
     return stratified_split(pooled, fraction, seed)
 
 

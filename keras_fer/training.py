@@ -81,8 +81,8 @@ def compile_for_training(wrapper, recipe):
         jit_compile=keras.backend.backend() != "tensorflow",
     )
     # Create the optimizer's slots now. Keras' TF trainer (no strategy) otherwise creates them inside
-    # the first compiled step, and TensorFlow then traces that step twice (AdamW at 32x32: 23 s to
-    # the first step instead of 12, benchmarks/first_step.py); tests and tuner trials pay it most.
+    # the first compiled step, and TensorFlow then traces that step twice (AdamW at 32x32: 25 s to
+    # the first step instead of 13, benchmarks/first_step.py); tests and tuner trials pay it most.
     wrapper.optimizer.build(wrapper.trainable_variables)
     return wrapper
 

@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -61,8 +62,6 @@ def pretrained_file(name="fer2013"):
 def copy_face_folder(root, per_class):
     """The first `per_class` real FER2013 test faces of each class, copied into a class-per-folder
     tree at `root` (the `folder` data set layout); returns root."""
-    import shutil
-
     source = dataset_path("fer2013") / "test"
     for class_folder in sorted(source.iterdir()):
         (root / class_folder.name).mkdir(parents=True)

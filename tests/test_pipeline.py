@@ -55,6 +55,23 @@ def test_augmentation_only_in_training(faces):
         augmentation("extreme")
 
 
+def test_erasing_covers_half_the_faces_with_one_patch_of_at_most_a_quarter(faces):
+    x = faces.images[:, :, :, None].astype("float32")
+    layers = augmentation("erasing", seed=5)
+    eraser = layers.layers[-1]
+    assert isinstance(eraser, keras.layers.RandomErasing)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(eraser(x, training=False)), x)
+    changed = np.abs(keras.ops.convert_to_numpy(eraser(x, training=True)) - x)[..., 0] > 0
+    erased = changed.any(axis=(1, 2))
+    assert 0.35 < erased.mean() < 0.65, erased.mean()
+    for mask in changed[erased]:  # one rectangle: everything changed lies in a box of <= 25 % of the face
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        box = (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)
+        assert box <= 0.25 * mask.size and mask.sum() > 0.8 * box
+    full = keras.ops.convert_to_numpy(layers(x, training=True))
+    assert full.shape == x.shape and 0 <= full.min() and full.max() <= 255.01
+
+
 def test_array_batches_shuffle_every_epoch(faces):
     batches = ArrayBatches(faces, batch_size=64, shuffle=True, seed=0)
     assert len(batches) == -(-len(faces) // 64)

@@ -13,11 +13,9 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
 
-from keras_fer.convert import QUANTIZE_MODES, convert, verify  # noqa: E402
+from keras_fer.convert import QUANTIZE_MODES, agreement_protocol, convert, verify  # noqa: E402
 from keras_fer.data import load_dataset  # noqa: E402
-from keras_fer.data.pipeline import to_model_input  # noqa: E402
 from keras_fer.litert import TFLiteModel  # noqa: E402
 from keras_fer.model_io import load_model, resolve_model_path  # noqa: E402
 
@@ -27,11 +25,7 @@ SAMPLES = 500
 def protocol_faces(model):
     """(calibration inputs, verification inputs, verification labels) for `model`'s input."""
     faces = load_dataset("fer2013", ROOT.parent / "shared" / "datasets" / "fer2013")["test"]
-    order = np.random.default_rng(0).permutation(len(faces))
-    size, channels = model.input_shape[1], model.input_shape[3]
-    verification = faces.subset(order[SAMPLES:2 * SAMPLES])
-    return (to_model_input(faces.images[order[:SAMPLES]], size, channels),
-            to_model_input(verification.images, size, channels), verification.hard_labels)
+    return agreement_protocol(faces, model.input_shape, SAMPLES)
 
 
 def main():

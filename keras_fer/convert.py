@@ -31,6 +31,20 @@ class ConversionCheckError(ValueError):
     """A converted file disagrees with its Keras model (or outputs NaN/Inf)."""
 
 
+def agreement_protocol(faces, input_shape, samples=500, seed=0):
+    """The fixed faces behind the project's agreement numbers (tests/test_convert.py, the
+    tflite_agreement benchmark, RESULTS.md): of `faces` (FER2013 test/) in a seeded permutation,
+    the first `samples` calibrate int8 and the next `samples` verify. Returns (calibration inputs,
+    verification inputs, verification labels), the inputs at the model's `input_shape`."""
+    from keras_fer.data.pipeline import to_model_input
+
+    order = np.random.default_rng(seed).permutation(len(faces))
+    size, channels = input_shape[1], input_shape[3]
+    verification = faces.subset(order[samples:2 * samples])
+    return (to_model_input(faces.images[order[:samples]], size, channels),
+            to_model_input(verification.images, size, channels), verification.hard_labels)
+
+
 def converter_options(quantize, calibration_inputs=None):
     """Keyword arguments for `model.export(..., format="litert")` (TFLiteConverter attributes)."""
     import tensorflow as tf

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, copy_face_folder, dataset_path, pretrained_file, run_cli
-from keras_fer.convert import QUANTIZE_MODES, check, convert, required_agreement, verify
+from keras_fer.convert import QUANTIZE_MODES, agreement_protocol, check, convert, required_agreement, verify
 from keras_fer.data.pipeline import to_model_input
 from keras_fer.litert import TFLiteModel
 from keras_fer.model_io import load_model
@@ -33,12 +33,7 @@ def model():
 @pytest.fixture(scope="module")
 def real_inputs(model, fer2013_test_faces):
     """Calibration and verification faces: disjoint seeded samples of FER2013's test/ folder."""
-    network, _ = model
-    order = np.random.default_rng(0).permutation(len(fer2013_test_faces))
-    size, channels = network.input_shape[1], network.input_shape[3]
-    calibration = to_model_input(fer2013_test_faces.images[order[:SAMPLES]], size, channels)
-    verification = fer2013_test_faces.subset(order[SAMPLES:2 * SAMPLES])
-    return calibration, to_model_input(verification.images, size, channels), verification.hard_labels
+    return agreement_protocol(fer2013_test_faces, model[0].input_shape, SAMPLES)
 
 
 @pytest.fixture(scope="module")

@@ -51,22 +51,20 @@ def to_model_input(faces, size, channels=3):
     return keras.ops.convert_to_numpy(ToModelInput(size, channels)(faces[..., None].astype("float32")))
 
 
+# Geometric jitter that keeps a face a face: mirror, +-10 deg, +-10 % zoom and shift.
+_STANDARD = [
+    lambda seed: keras.layers.RandomFlip("horizontal", seed=seed),
+    lambda seed: keras.layers.RandomRotation(10 / 360, fill_mode="reflect", seed=seed),
+    lambda seed: keras.layers.RandomZoom(0.1, fill_mode="reflect", seed=seed),
+    lambda seed: keras.layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed),
+]
+
 AUGMENTATIONS = {
     "none": [],
-    # Geometric jitter that keeps a face a face: mirror, +-10 deg, +-10 % zoom and shift.
-    "standard": [
-        lambda seed: keras.layers.RandomFlip("horizontal", seed=seed),
-        lambda seed: keras.layers.RandomRotation(10 / 360, fill_mode="reflect", seed=seed),
-        lambda seed: keras.layers.RandomZoom(0.1, fill_mode="reflect", seed=seed),
-        lambda seed: keras.layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed),
-    ],
+    "standard": _STANDARD,
     # "standard" plus random erasing (Zhong et al., 2017): half the faces get a noise patch over
     # 2-25 % of their area, so the network cannot rest on one region (an eye, the mouth) alone.
-    "erasing": [
-        lambda seed: keras.layers.RandomFlip("horizontal", seed=seed),
-        lambda seed: keras.layers.RandomRotation(10 / 360, fill_mode="reflect", seed=seed),
-        lambda seed: keras.layers.RandomZoom(0.1, fill_mode="reflect", seed=seed),
-        lambda seed: keras.layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed),
+    "erasing": _STANDARD + [
         lambda seed: keras.layers.RandomErasing(factor=(0.5, 0.5), scale=(0.02, 0.25), value_range=(0, 255),
                                                 seed=seed),
     ],

@@ -13,7 +13,6 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
 from keras_fer.convert import QUANTIZE_MODES, agreement_protocol, convert, verify  # noqa: E402
 from keras_fer.data import load_dataset  # noqa: E402
 from keras_fer.litert import TFLiteModel  # noqa: E402

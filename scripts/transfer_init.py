@@ -30,14 +30,15 @@ def penultimate_features(model, data):
 
 def fit_softmax(features, labels, classes, epochs=30, seed=0):
     """Softmax regression on standardized features: (kernel, bias) on the raw features, and the
-    fitted classifier's accuracy on them."""
+    fitted classifier's accuracy on them. `labels`: class indices (N,) or soft targets (N, classes)."""
     mean, std = features.mean(axis=0), features.std(axis=0) + 1e-6
     keras.utils.set_random_seed(seed)
     head = keras.Sequential([
         keras.Input((features.shape[1],)),
         keras.layers.Dense(classes, activation="softmax", kernel_regularizer=keras.regularizers.l2(1e-4)),
     ])
-    head.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    loss = "categorical_crossentropy" if labels.ndim == 2 else "sparse_categorical_crossentropy"
+    head.compile(keras.optimizers.Adam(1e-3), loss, metrics=["accuracy"])
     standardized = (features - mean) / std
     head.fit(standardized, labels, batch_size=256, epochs=epochs, verbose=0)
     accuracy = head.evaluate(standardized, labels, batch_size=256, verbose=0)[1]

@@ -20,6 +20,7 @@ import pathlib
 
 import numpy as np
 
+from keras_fer.data.pipeline import to_model_input
 from keras_fer.layers import GroupNormalization
 
 QUANTIZE_MODES = ("none", "float16", "dynamic", "int8")
@@ -36,8 +37,6 @@ def agreement_protocol(faces, input_shape, samples=500, seed=0):
     tflite_agreement benchmark, RESULTS.md): of `faces` (FER2013 test/) in a seeded permutation,
     the first `samples` calibrate int8 and the next `samples` verify. Returns (calibration inputs,
     verification inputs, verification labels), the inputs at the model's `input_shape`."""
-    from keras_fer.data.pipeline import to_model_input
-
     order = np.random.default_rng(seed).permutation(len(faces))
     size, channels = input_shape[1], input_shape[3]
     verification = faces.subset(order[samples:2 * samples])

@@ -49,7 +49,8 @@ def main():
         start = time.perf_counter()
         model_a.set_weights(interpolate(weights_a, weights_b, alpha))
         accuracy = float((predict(model_a, data).argmax(axis=1) == data.hard_labels).mean())
-        print(f"alpha {alpha:.2f}  accuracy {accuracy:.4f}  ({time.perf_counter() - start:.0f} s)", flush=True)
+        seconds = time.perf_counter() - start
+        print(f"alpha {alpha:.2f}  accuracy {accuracy:.4f}  ({seconds:.0f} s)", flush=True)
         best = max(best, (accuracy, alpha))
     if args.save_best:
         model_a.set_weights(interpolate(weights_a, weights_b, best[1]))

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every number RESULTS.md, BENCHMARKS.md and tflite/README.md quote for a shipped fer2013 model,
 # measured for a candidate before it replaces keras_fer/pretrained_models/fer2013.keras:
-# accuracy on test/ (plain, with the confusion matrix, and --flip), TFLite agreement in the four modes, and the latency /
-# size / accuracy benchmark. About 15 min on the 2-core CPU; a log per step in OUT.
+# accuracy on test/ (plain, with the confusion matrix, and --flip), TFLite agreement in the four
+# modes, and the latency / size / accuracy benchmark. A log per step in OUT.
 #
 #   bash scripts/candidate_report.sh runs/fer2013_cpu96h/best.keras runs/fer2013_cpu96h/report
 set -euo pipefail
@@ -21,7 +21,8 @@ run() {  # name, command...: log the command, its output and its wall time
 }
 run evaluate .venv/bin/keras_fer evaluate --model "$model" --dataset fer2013 --data "$data" --split test \
     --out "$out/evaluate"
-run evaluate_flip .venv/bin/keras_fer evaluate --model "$model" --dataset fer2013 --data "$data" --split test --flip
+run evaluate_flip .venv/bin/keras_fer evaluate --model "$model" --dataset fer2013 --data "$data" --split test \
+    --flip --out "$out/evaluate_flip"
 run tflite_agreement .venv/bin/python benchmarks/tflite_agreement.py "$model"
 run benchmark .venv/bin/keras_fer benchmark --model "$model" --accuracy --calibration-data "$data" \
     --out "$out/benchmark" --runs 50

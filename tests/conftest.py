@@ -76,13 +76,3 @@ def fer2013_test_faces():
     from keras_fer.data import load_dataset
 
     return load_dataset("fer2013", dataset_path("fer2013"))["test"]
-
-
-# The heaviest files first (minutes of one worker each, `--durations`): xdist hands whole files to
-# whichever worker is free, in collection order, so a long file collected late runs alone at the end.
-HEAVY_FILES_FIRST = ["test_train.py", "test_convert.py", "test_backends.py", "test_pretrained.py"]
-
-
-def pytest_collection_modifyitems(items):
-    rank = {name: i for i, name in enumerate(HEAVY_FILES_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order otherwise kept

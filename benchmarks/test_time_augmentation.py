@@ -1,0 +1,85 @@
+"""Accuracy on a split of test-time augmentation: the mean probabilities of several views of each
+face (the full face, its mirror image, and crops of CROP×CROP pixels of the stored 48×48 face at
+the centre and four corners, each resized to the model's input as the full face is). "Ten-crop"
+(five crops and their mirror images) is the usual FER2013 protocol of the literature; the paper
+reports single views.
+
+    .venv/bin/python benchmarks/test_time_augmentation.py [MODEL] [--crops 42,44] \
+        [--dataset fer2013 --data ../shared/datasets/fer2013 --split test]
+"""
+
+import argparse
+import dataclasses
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from keras_fer.data import load_dataset  # noqa: E402
+from keras_fer.evaluation import match_classes, predict  # noqa: E402
+from keras_fer.model_io import load_model  # noqa: E402
+
+
+def crop_offsets(side, crop):
+    """(name, top, left) of the centre and four corner crops."""
+    far, middle = side - crop, (side - crop) // 2
+    return [("centre", middle, middle), ("top-left", 0, 0), ("top-right", 0, far),
+            ("bottom-left", far, 0), ("bottom-right", far, far)]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", nargs="?", default="fer2013")
+    parser.add_argument("--crops", default="42,44", help="crop sides in stored pixels, comma-separated")
+    parser.add_argument("--dataset", default="fer2013")
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "datasets" / "fer2013"))
+    parser.add_argument("--split", default="test")
+    args = parser.parse_args()
+
+    model, metadata = load_model(args.model)
+    preprocessing = metadata.get("preprocessing", {})
+    data = load_dataset(args.dataset, args.data, equalize=preprocessing.get("equalize", True))[args.split]
+    data = match_classes(data, metadata.get("class_names") or data.class_names)
+    side = data.images.shape[1]
+
+    def probabilities(images):
+        start = time.perf_counter()
+        p = predict(model, dataclasses.replace(data, images=images))
+        return p, time.perf_counter() - start
+
+    # Every view's probabilities, computed once; the combinations below are means of them.
+    views = {}
+    for name, images in [("full", data.images), ("full mirrored", data.images[:, :, ::-1])]:
+        views[name], seconds = probabilities(np.ascontiguousarray(images))
+        print(f"view {name:<28} accuracy {accuracy(views[name], data):.4f}  ({seconds:.0f} s)", flush=True)
+    for crop in [int(c) for c in args.crops.split(",")]:
+        for where, top, left in crop_offsets(side, crop):
+            patch = data.images[:, top:top + crop, left:left + crop]
+            for mirrored in (False, True):
+                name = f"{crop} {where}" + (" mirrored" if mirrored else "")
+                views[name], seconds = probabilities(np.ascontiguousarray(patch[:, :, ::-1] if mirrored else patch))
+                print(f"view {name:<28} accuracy {accuracy(views[name], data):.4f}  ({seconds:.0f} s)", flush=True)
+
+    print(f"\n{len(data)} faces of {args.split}; mean probabilities of the views:")
+    combinations = {"full (single view)": ["full"], "full + mirrored (evaluate --flip)": ["full", "full mirrored"]}
+    for crop in [int(c) for c in args.crops.split(",")]:
+        names = [f"{crop} {where}" for where, _, _ in crop_offsets(side, crop)]
+        combinations[f"{crop}: centre crop + mirrored"] = [names[0], names[0] + " mirrored"]
+        combinations[f"{crop}: ten-crop"] = names + [n + " mirrored" for n in names]
+        combinations[f"{crop}: ten-crop + full + mirrored"] = combinations[f"{crop}: ten-crop"] + ["full", "full mirrored"]
+    combinations["every view"] = list(views)
+    for label, names in combinations.items():
+        mean = np.mean([views[n] for n in names], axis=0)
+        print(f"{label:<40} {len(names):>2} views  accuracy {accuracy(mean, data):.4f}")
+
+
+def accuracy(probabilities, data):
+    return float((probabilities.argmax(axis=1) == data.hard_labels).mean())
+
+
+if __name__ == "__main__":
+    main()

@@ -19,8 +19,7 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from keras_fer.data import load_dataset  # noqa: E402
-from keras_fer.evaluation import match_classes, predict  # noqa: E402
+from keras_fer.evaluation import load_split_for_model, predict  # noqa: E402
 from keras_fer.model_io import load_model  # noqa: E402
 
 
@@ -41,36 +40,34 @@ def main():
     args = parser.parse_args()
 
     model, metadata = load_model(args.model)
-    preprocessing = metadata.get("preprocessing", {})
-    data = load_dataset(args.dataset, args.data, equalize=preprocessing.get("equalize", True))[args.split]
-    data = match_classes(data, metadata.get("class_names") or data.class_names)
+    data = load_split_for_model(metadata, args.dataset, args.data, args.split)
     side = data.images.shape[1]
 
-    def probabilities(images):
-        start = time.perf_counter()
-        p = predict(model, dataclasses.replace(data, images=images))
-        return p, time.perf_counter() - start
+    views = {}  # every view's probabilities, computed once; the combinations below are means of them
 
-    # Every view's probabilities, computed once; the combinations below are means of them.
-    views = {}
-    for name, images in [("full", data.images), ("full mirrored", data.images[:, :, ::-1])]:
-        views[name], seconds = probabilities(np.ascontiguousarray(images))
+    def record(name, images):
+        start = time.perf_counter()
+        views[name] = predict(model, dataclasses.replace(data, images=np.ascontiguousarray(images)))
+        seconds = time.perf_counter() - start
         print(f"view {name:<28} accuracy {accuracy(views[name], data):.4f}  ({seconds:.0f} s)", flush=True)
+
+    record("full", data.images)
+    record("full mirrored", data.images[:, :, ::-1])
     for crop in [int(c) for c in args.crops.split(",")]:
         for where, top, left in crop_offsets(side, crop):
             patch = data.images[:, top:top + crop, left:left + crop]
-            for mirrored in (False, True):
-                name = f"{crop} {where}" + (" mirrored" if mirrored else "")
-                views[name], seconds = probabilities(np.ascontiguousarray(patch[:, :, ::-1] if mirrored else patch))
-                print(f"view {name:<28} accuracy {accuracy(views[name], data):.4f}  ({seconds:.0f} s)", flush=True)
+            record(f"{crop} {where}", patch)
+            record(f"{crop} {where} mirrored", patch[:, :, ::-1])
 
     print(f"\n{len(data)} faces of {args.split}; mean probabilities of the views:")
-    combinations = {"full (single view)": ["full"], "full + mirrored (evaluate --flip)": ["full", "full mirrored"]}
+    combinations = {"full (single view)": ["full"],
+                    "full + mirrored (evaluate --flip)": ["full", "full mirrored"]}
     for crop in [int(c) for c in args.crops.split(",")]:
         names = [f"{crop} {where}" for where, _, _ in crop_offsets(side, crop)]
         combinations[f"{crop}: centre crop + mirrored"] = [names[0], names[0] + " mirrored"]
         combinations[f"{crop}: ten-crop"] = names + [n + " mirrored" for n in names]
-        combinations[f"{crop}: ten-crop + full + mirrored"] = combinations[f"{crop}: ten-crop"] + ["full", "full mirrored"]
+        combinations[f"{crop}: ten-crop + full + mirrored"] = names + [n + " mirrored" for n in names] + [
+            "full", "full mirrored"]
     combinations["every view"] = list(views)
     for label, names in combinations.items():
         mean = np.mean([views[n] for n in names], axis=0)

@@ -3,8 +3,10 @@ uses: FER2013 `test/` in a seed-0 permutation, the first 500 calibrating (int8),
 verifying. The numbers pinned in that test and quoted in RESULTS.md / tflite/README.md.
 
     .venv/bin/python benchmarks/tflite_agreement.py [MODEL]     # default: the shipped fer2013; ~2 min
+    .venv/bin/python benchmarks/tflite_agreement.py ferplus --dataset ferplus --split valid   # FER2013Valid
 """
 
+import argparse
 import pathlib
 import sys
 import tempfile
@@ -14,22 +16,30 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from keras_fer.convert import QUANTIZE_MODES, agreement_protocol, convert, verify  # noqa: E402
-from keras_fer.data import load_dataset  # noqa: E402
+from keras_fer.evaluation import load_split_for_model  # noqa: E402
 from keras_fer.litert import TFLiteModel  # noqa: E402
 from keras_fer.model_io import load_model, resolve_model_path  # noqa: E402
 
 SAMPLES = 500
 
 
-def protocol_faces(model):
-    """(calibration inputs, verification inputs, verification labels) for `model`'s input."""
-    faces = load_dataset("fer2013", ROOT.parent / "shared" / "datasets" / "fer2013")["test"]
+def protocol_faces(model, metadata=None, dataset="fer2013", data=None, split="test"):
+    """(calibration inputs, verification inputs, verification labels) for `model`'s input, the
+    faces preprocessed and labelled as `metadata` (the model's) says."""
+    data = data or ROOT.parent / "shared" / "datasets" / dataset
+    faces = load_split_for_model(metadata or {}, dataset, data, split)
     return agreement_protocol(faces, model.input_shape, SAMPLES)
 
 
 def main():
-    model, _ = load_model(resolve_model_path(sys.argv[1] if len(sys.argv) > 1 else "fer2013"))
-    calibration, x, labels = protocol_faces(model)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", nargs="?", default="fer2013")
+    parser.add_argument("--dataset", default="fer2013")
+    parser.add_argument("--data", help="default: ../shared/datasets/DATASET")
+    parser.add_argument("--split", default="test")
+    args = parser.parse_args()
+    model, metadata = load_model(resolve_model_path(args.model))
+    calibration, x, labels = protocol_faces(model, metadata, args.dataset, args.data, args.split)
     with tempfile.TemporaryDirectory() as folder:
         for mode in QUANTIZE_MODES:
             start = time.perf_counter()

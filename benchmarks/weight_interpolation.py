@@ -15,8 +15,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from keras_fer.data import load_dataset  # noqa: E402
-from keras_fer.evaluation import match_classes, predict  # noqa: E402
+from keras_fer.evaluation import load_split_for_model, predict  # noqa: E402
 from keras_fer.model_io import load_model, save_model  # noqa: E402
 
 
@@ -40,9 +39,7 @@ def main():
     if [w.shape for w in model_a.weights] != [w.shape for w in model_b.weights]:
         raise SystemExit(f"{args.a} and {args.b} are not the same architecture")
     weights_a, weights_b = model_a.get_weights(), model_b.get_weights()
-    preprocessing = metadata.get("preprocessing", {})
-    data = load_dataset(args.dataset, args.data, equalize=preprocessing.get("equalize", True))[args.split]
-    data = match_classes(data, metadata.get("class_names") or data.class_names)
+    data = load_split_for_model(metadata, args.dataset, args.data, args.split)
 
     best = (-1.0, None)
     for alpha in [float(a) for a in args.alphas.split(",")]:

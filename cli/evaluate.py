@@ -29,22 +29,16 @@ def run(args):
     if (args.model is None) == (args.model_option is None):
         raise ValueError("give the model once: as the first argument or as --model")
     args.model = args.model or args.model_option
-    from keras_fer.data import load_dataset
     from keras_fer.evaluation import (
-        classification_report, format_report, match_classes, predict, save_report,
+        classification_report, format_report, load_split_for_model, predict, save_report,
     )
     from keras_fer.model_io import load_model
 
     model, metadata = load_model(args.model)
-    preprocessing = metadata.get("preprocessing", {})
-    splits = load_dataset(args.dataset, args.data, equalize=preprocessing.get("equalize", True),
-                          **dataset_options(args))
-    if args.split not in splits:
-        raise ValueError(f"{args.data}: no split {args.split!r} (found: {', '.join(splits)})")
-    class_names = metadata.get("class_names") or splits[args.split].class_names
+    data = load_split_for_model(metadata, args.dataset, args.data, args.split, **dataset_options(args))
+    class_names = data.class_names
     if len(class_names) != model.output_shape[-1]:
         raise ValueError(f"{args.model}: {model.output_shape[-1]} outputs but {len(class_names)} class names")
-    data = match_classes(splits[args.split], class_names)
     probabilities = predict(model, data, flip=args.flip)
     report = classification_report(data.hard_labels, probabilities.argmax(axis=1), class_names)
     report.update(model=str(args.model), dataset=args.dataset, split=args.split, flip=args.flip)

@@ -23,6 +23,18 @@ def match_classes(data, model_classes):
     return data.relabel(model_classes)
 
 
+def load_split_for_model(metadata, dataset, path, split, **options):
+    """A split of a data set preprocessed and labelled as a model expects, from its metadata:
+    histogram-equalized as in training, labels in the model's class order (matched by name)."""
+    from keras_fer.data import load_dataset
+
+    preprocessing = metadata.get("preprocessing", {})
+    splits = load_dataset(dataset, path, equalize=preprocessing.get("equalize", True), **options)
+    if split not in splits:
+        raise ValueError(f"{path}: no split {split!r} (found: {', '.join(splits)})")
+    return match_classes(splits[split], metadata.get("class_names") or splits[split].class_names)
+
+
 def predict(model, data, batch_size=256, flip=False):
     """Class probabilities of a Keras (or LiteRT) model for stored faces (N, H, W) uint8; with
     `flip`, the mean of the face's and its mirror image's (test-time augmentation)."""

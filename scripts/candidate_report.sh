@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# Every number RESULTS.md, BENCHMARKS.md and tflite/README.md quote for a shipped fer2013 model,
-# measured for a candidate before it replaces keras_fer/pretrained_models/fer2013.keras:
-# accuracy on test/ (plain, with the confusion matrix, and --flip), TFLite agreement in the four
-# modes, and the latency / size / accuracy benchmark. A log per step in OUT. 6 min 16 s on the
-# 2-core CPU for the shipped model (`fer2013`), whose published numbers it reproduces: 61.13 % /
-# 62.22 % with --flip, agreement 1.000 / 0.998 / 0.988 / 0.916, int8 59.85 % on all of test/.
+# Every number RESULTS.md, BENCHMARKS.md and tflite/README.md quote for a shipped model, measured
+# for a candidate before it replaces keras_fer/pretrained_models/DATASET.keras: accuracy on the
+# validation split (FER2013 test/, FER+ FER2013Valid; plain, with the confusion matrix, and
+# --flip), TFLite agreement in the four modes, and the latency / size / accuracy benchmark. A log
+# per step in OUT. 6 min 16 s on the 2-core CPU for the shipped model (`fer2013`), whose published
+# numbers it reproduces: 61.13 % / 62.22 % with --flip, agreement 1.000 / 0.998 / 0.988 / 0.916,
+# int8 59.85 % on all of test/.
 #
 #   bash scripts/candidate_report.sh runs/fer2013_cpu96h/best.keras runs/fer2013_cpu96h/report
+#   bash scripts/candidate_report.sh runs/ferplus_prob96b/best.keras runs/ferplus_prob96b/report ferplus
 set -euo pipefail
 cd "$(dirname "$0")/.."
-model=${1:?usage: candidate_report.sh MODEL.keras OUT_FOLDER}
-out=${2:?usage: candidate_report.sh MODEL.keras OUT_FOLDER}
-data=../shared/datasets/fer2013
+usage="usage: candidate_report.sh MODEL.keras OUT_FOLDER [fer2013|ferplus]"
+model=${1:?$usage}
+out=${2:?$usage}
+dataset=${3:-fer2013}
+case $dataset in
+    fer2013) split=test ;;
+    ferplus) split=valid ;;
+    *) echo "$usage" >&2; exit 2 ;;
+esac
+data=../shared/datasets/$dataset
 mkdir -p "$out"
 run() {  # name, command...: log the command, its output and its wall time
     local name=$1; shift
@@ -21,10 +30,11 @@ run() {  # name, command...: log the command, its output and its wall time
     echo "# $((SECONDS - start)) s" >> "$out/$name.log"
     grep -E "^accuracy|agreement |^\| |^# [0-9]+ s" "$out/$name.log"  # the numbers, not the TF noise
 }
-run evaluate .venv/bin/keras_fer evaluate --model "$model" --dataset fer2013 --data "$data" --split test \
-    --out "$out/evaluate"
-run evaluate_flip .venv/bin/keras_fer evaluate --model "$model" --dataset fer2013 --data "$data" --split test \
-    --flip --out "$out/evaluate_flip"
-run tflite_agreement .venv/bin/python benchmarks/tflite_agreement.py "$model"
-run benchmark .venv/bin/keras_fer benchmark --model "$model" --accuracy --calibration-data "$data" \
-    --out "$out/benchmark" --runs 50
+run evaluate .venv/bin/keras_fer evaluate --model "$model" --dataset "$dataset" --data "$data" \
+    --split $split --out "$out/evaluate"
+run evaluate_flip .venv/bin/keras_fer evaluate --model "$model" --dataset "$dataset" --data "$data" \
+    --split $split --flip --out "$out/evaluate_flip"
+run tflite_agreement .venv/bin/python benchmarks/tflite_agreement.py "$model" --dataset "$dataset" \
+    --split $split
+run benchmark .venv/bin/keras_fer benchmark --model "$model" --accuracy --dataset "$dataset" \
+    --calibration-data "$data" --out "$out/benchmark" --runs 50

@@ -27,7 +27,7 @@ class FER:
     margin: how much to enlarge the detected square before cropping (0: the cascade's box,
     which frames a face as FER2013's crops do — measured in benchmarks/face_detection.py).
     flip: average each face's probabilities with its mirror image's (test-time augmentation:
-    +1.1 / +1.6 points for the shipped fer2013 / ferplus, RESULTS.md) at twice the compute.
+    +1.1 / +1.4 points for the shipped fer2013 / ferplus, RESULTS.md) at twice the compute.
     """
 
     def __init__(self, model="fer2013", detector=None, margin=0.0, batch_size=64, num_threads=None, flip=False):

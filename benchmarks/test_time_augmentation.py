@@ -5,7 +5,7 @@ the centre and four corners, each resized to the model's input as the full face 
 reports single views.
 
     .venv/bin/python benchmarks/test_time_augmentation.py [MODEL] [--crops 42,44] \
-        [--dataset fer2013 --data ../shared/datasets/fer2013 --split test]
+        [--dataset fer2013 --data ../shared/datasets/DATASET --split test]
 """
 
 import argparse
@@ -35,12 +35,14 @@ def main():
     parser.add_argument("model", nargs="?", default="fer2013")
     parser.add_argument("--crops", default="42,44", help="crop sides in stored pixels, comma-separated")
     parser.add_argument("--dataset", default="fer2013")
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "datasets" / "fer2013"))
+    parser.add_argument("--data", help="default: ../shared/datasets/DATASET")
     parser.add_argument("--split", default="test")
     args = parser.parse_args()
+    crops = [int(c) for c in args.crops.split(",")]
 
     model, metadata = load_model(args.model)
-    data = load_split_for_model(metadata, args.dataset, args.data, args.split)
+    path = args.data or ROOT.parent / "shared" / "datasets" / args.dataset
+    data = load_split_for_model(metadata, args.dataset, path, args.split)
     side = data.images.shape[1]
 
     views = {}  # every view's probabilities, computed once; the combinations below are means of them
@@ -53,7 +55,7 @@ def main():
 
     record("full", data.images)
     record("full mirrored", data.images[:, :, ::-1])
-    for crop in [int(c) for c in args.crops.split(",")]:
+    for crop in crops:
         for where, top, left in crop_offsets(side, crop):
             patch = data.images[:, top:top + crop, left:left + crop]
             record(f"{crop} {where}", patch)
@@ -62,12 +64,12 @@ def main():
     print(f"\n{len(data)} faces of {args.split}; mean probabilities of the views:")
     combinations = {"full (single view)": ["full"],
                     "full + mirrored (evaluate --flip)": ["full", "full mirrored"]}
-    for crop in [int(c) for c in args.crops.split(",")]:
+    for crop in crops:
         names = [f"{crop} {where}" for where, _, _ in crop_offsets(side, crop)]
+        ten_crop = names + [n + " mirrored" for n in names]
         combinations[f"{crop}: centre crop + mirrored"] = [names[0], names[0] + " mirrored"]
-        combinations[f"{crop}: ten-crop"] = names + [n + " mirrored" for n in names]
-        combinations[f"{crop}: ten-crop + full + mirrored"] = names + [n + " mirrored" for n in names] + [
-            "full", "full mirrored"]
+        combinations[f"{crop}: ten-crop"] = ten_crop
+        combinations[f"{crop}: ten-crop + full + mirrored"] = ten_crop + ["full", "full mirrored"]
     combinations["every view"] = list(views)
     for label, names in combinations.items():
         mean = np.mean([views[n] for n in names], axis=0)

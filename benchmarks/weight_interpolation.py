@@ -4,7 +4,7 @@ where the average of their weights can beat both (a "model soup"); at no extra i
 unlike averaging their predictions. A GroupNorm network has no batch statistics to re-estimate.
 
     .venv/bin/python benchmarks/weight_interpolation.py A.keras B.keras [--alphas 0,0.25,0.5,0.75,1] \
-        [--dataset fer2013 --data ../shared/datasets/fer2013 --split test] [--save-best OUT.keras]
+        [--dataset fer2013 --data ../shared/datasets/DATASET --split test] [--save-best OUT.keras]
 """
 
 import argparse
@@ -29,7 +29,7 @@ def main():
     parser.add_argument("b")
     parser.add_argument("--alphas", default="0,0.25,0.5,0.75,1")
     parser.add_argument("--dataset", default="fer2013")
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "datasets" / "fer2013"))
+    parser.add_argument("--data", help="default: ../shared/datasets/DATASET")
     parser.add_argument("--split", default="test")
     parser.add_argument("--save-best", help="write the best interpolation here (.keras, with A's metadata)")
     args = parser.parse_args()
@@ -39,7 +39,8 @@ def main():
     if [w.shape for w in model_a.weights] != [w.shape for w in model_b.weights]:
         raise SystemExit(f"{args.a} and {args.b} are not the same architecture")
     weights_a, weights_b = model_a.get_weights(), model_b.get_weights()
-    data = load_split_for_model(metadata, args.dataset, args.data, args.split)
+    path = args.data or ROOT.parent / "shared" / "datasets" / args.dataset
+    data = load_split_for_model(metadata, args.dataset, path, args.split)
 
     best = (-1.0, None)
     for alpha in [float(a) for a in args.alphas.split(",")]:

@@ -6,6 +6,7 @@ import pathlib
 
 import numpy as np
 
+from keras_fer.data import load_dataset
 from keras_fer.data.pipeline import to_model_input
 
 
@@ -26,8 +27,6 @@ def match_classes(data, model_classes):
 def load_split_for_model(metadata, dataset, path, split, **options):
     """A split of a data set preprocessed and labelled as a model expects, from its metadata:
     histogram-equalized as in training, labels in the model's class order (matched by name)."""
-    from keras_fer.data import load_dataset
-
     preprocessing = metadata.get("preprocessing", {})
     splits = load_dataset(dataset, path, equalize=preprocessing.get("equalize", True), **options)
     if split not in splits:

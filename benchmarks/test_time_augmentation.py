@@ -19,15 +19,8 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from keras_fer.evaluation import load_split_for_model, predict  # noqa: E402
+from keras_fer.evaluation import crop_offsets, load_split_for_model, predict  # noqa: E402
 from keras_fer.model_io import load_model  # noqa: E402
-
-
-def crop_offsets(side, crop):
-    """(name, top, left) of the centre and four corner crops."""
-    far, middle = side - crop, (side - crop) // 2
-    return [("centre", middle, middle), ("top-left", 0, 0), ("top-right", 0, far),
-            ("bottom-left", far, 0), ("bottom-right", far, far)]
 
 
 def main():

@@ -18,8 +18,11 @@ def add_parser(commands):
     parser.add_argument("--split", default="test", help="a split of the data set: train, test, "
                         "public_test, private_test (FER2013), valid (FER+), all (folder, RaFD)")
     parser.add_argument("--label-mode", default="majority", choices=("majority", "probability"))
-    parser.add_argument("--flip", action="store_true", help="average each face's probabilities with its "
-                        "mirror image's (test-time augmentation; off by default, as the paper evaluates)")
+    augmentation = parser.add_mutually_exclusive_group()  # test-time; off by default, as the paper evaluates
+    augmentation.add_argument("--flip", action="store_true", help="average each face's probabilities with its "
+                              "mirror image's (twice the compute)")
+    augmentation.add_argument("--ten-crop", action="store_true", help="average the probabilities of ten crops "
+                              "of each face: centre and corners, each mirrored (ten times the compute)")
     parser.add_argument("--out", help="folder for confusion_matrix.csv / .png and report.json")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
@@ -39,9 +42,10 @@ def run(args):
     class_names = data.class_names
     if len(class_names) != model.output_shape[-1]:
         raise ValueError(f"{args.model}: {model.output_shape[-1]} outputs but {len(class_names)} class names")
-    probabilities = predict(model, data, flip=args.flip)
+    probabilities = predict(model, data, flip=args.flip, ten_crop=args.ten_crop)
     report = classification_report(data.hard_labels, probabilities.argmax(axis=1), class_names)
-    report.update(model=str(args.model), dataset=args.dataset, split=args.split, flip=args.flip)
+    report.update(model=str(args.model), dataset=args.dataset, split=args.split, flip=args.flip,
+                  ten_crop=args.ten_crop)
     out = pathlib.Path(args.out) if args.out else pathlib.Path(args.model).with_suffix("").parent / (
         f"eval_{args.dataset}_{args.split}")
     save_report(report, out, title=f"{pathlib.Path(args.model).name} on {args.dataset} {args.split}")

@@ -20,8 +20,11 @@ def add_parser(commands):
                         help="write copies with boxes and labels, and videos' emotion-over-time CSV/JSON/PNG")
     parser.add_argument("--video-stride", type=int, default=5, help="classify every N-th video frame")
     parser.add_argument("--margin", type=float, default=0.0, help="enlarge detected boxes by this fraction")
-    parser.add_argument("--flip", action="store_true",
-                        help="average each face's probabilities with its mirror image's (twice the compute)")
+    augmentation = parser.add_mutually_exclusive_group()  # test-time; off by default
+    augmentation.add_argument("--flip", action="store_true",
+                              help="average each face's probabilities with its mirror image's (twice the compute)")
+    augmentation.add_argument("--ten-crop", action="store_true", help="average the probabilities of ten crops "
+                              "of each face: centre and corners, each mirrored (ten times the compute)")
     parser.set_defaults(run=run)
 
 
@@ -51,7 +54,7 @@ def run(args):
     if args.video_stride < 1:
         raise ValueError("--video-stride must be >= 1")
     files = expand(args.paths)
-    fer = FER(args.model, margin=args.margin, flip=args.flip)
+    fer = FER(args.model, margin=args.margin, flip=args.flip, ten_crop=args.ten_crop)
     out = pathlib.Path(args.annotate) if args.annotate else None
     failures = 0
     images = [f for f in files if not is_video(f)]

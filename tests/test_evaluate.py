@@ -100,3 +100,39 @@ def test_flip_averaging_is_the_mean_of_both_views(csv_and_model):
     model.keras_fer_metadata = {"class_names": folder_order, "preprocessing": {"equalize": True}}
     raw = load_dataset("fer2013", csv_path, equalize=False)["private_test"].images[:12]
     np.testing.assert_allclose(FER(model, flip=True).classify_faces(list(raw)), expected, atol=1e-6)
+
+
+def test_ten_crop_is_the_mean_of_ten_independently_cut_views(csv_and_model):
+    """`predict(..., ten_crop=True)` (evaluate --ten-crop, FER(ten_crop=True)): per face, the mean
+    of the probabilities of its 44×44 crops at the centre and the four corners of the stored
+    48×48 face and of their mirror images, each enlarged to the input, cut here by hand."""
+    from keras_fer import FER
+    from keras_fer.evaluation import predict
+
+    csv_path, _, model, folder_order = csv_and_model
+    data = load_dataset("fer2013", csv_path)["private_test"].subset(range(7))
+    views = []
+    for top, left in ((2, 2), (0, 0), (0, 4), (4, 0), (4, 4)):
+        crop = data.images[:, top:top + 44, left:left + 44]
+        views += [crop, crop[:, :, ::-1]]
+    expected = np.mean([model.predict(to_model_input(np.ascontiguousarray(v), 48, 3), verbose=0) for v in views],
+                       axis=0)
+    ten_crop = predict(model, data, ten_crop=True, batch_size=30)  # 3 faces per step: steps of 3, 3, 1
+    np.testing.assert_allclose(ten_crop, expected, atol=1e-5)
+    assert np.abs(predict(model, data, flip=True) - expected).max() > 1e-4  # crops are other views
+    model.keras_fer_metadata = {"class_names": folder_order, "preprocessing": {"equalize": True}}
+    raw = load_dataset("fer2013", csv_path, equalize=False)["private_test"].images[:7]
+    np.testing.assert_allclose(FER(model, ten_crop=True).classify_faces(list(raw)), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="choose one test-time augmentation: flip or ten_crop"):
+        predict(model, data, flip=True, ten_crop=True)
+
+
+def test_evaluate_ten_crop_reports_it_and_excludes_flip(tmp_path, csv_and_model):
+    csv_path, model_path, model, folder_order = csv_and_model
+    common = [str(model_path), "--dataset", "fer2013", "--data", str(csv_path), "--split", "private_test"]
+    result = evaluate_cli(*common, "--ten-crop", "--json", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["ten_crop"] is True and report["flip"] is False and report["n"] == 120
+    both = evaluate_cli(*common, "--ten-crop", "--flip")
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr

@@ -160,3 +160,19 @@ def test_predict_command_images_folder_video_and_bad_files(tmp_path, faces):
     (tmp_path / "nothing").mkdir()
     result = run_cli("predict", tmp_path / "nothing")
     assert result.returncode == 2 and "folder has no images or videos" in result.stderr
+
+
+def test_predict_command_ten_crop_matches_the_recognizer(tmp_path, faces):
+    """`predict --ten-crop` reaches FER(ten_crop=True): the same probabilities, other than a single view's."""
+    photo = compose_photo(faces[:1], side=150, seed=3)[0]
+    Image.fromarray(photo).save(tmp_path / "face.png")
+    result = run_cli("predict", tmp_path / "face.png", "--json", "--ten-crop")
+    assert result.returncode == 0, result.stderr
+    (face,) = json.loads(result.stdout)["faces"]
+    (expected,) = FER(str(pretrained_file("fer2013")), ten_crop=True).detect_emotions(photo)
+    (single,) = FER(str(pretrained_file("fer2013"))).detect_emotions(photo)
+    assert face["box"] == expected["box"]
+    np.testing.assert_allclose(list(face["emotions"].values()), list(expected["emotions"].values()), atol=1e-5)
+    assert max(abs(face["emotions"][c] - single["emotions"][c]) for c in single["emotions"]) > 1e-3
+    both = run_cli("predict", tmp_path / "face.png", "--ten-crop", "--flip")
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr

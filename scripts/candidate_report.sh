@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every number RESULTS.md, BENCHMARKS.md and tflite/README.md quote for a shipped model, measured
 # for a candidate before it replaces keras_fer/pretrained_models/DATASET.keras: accuracy on the
-# validation split (FER2013 test/, FER+ FER2013Valid; plain, with the confusion matrix, and
-# --flip), TFLite agreement in the four modes, and the latency / size / accuracy benchmark. A log
+# validation split (FER2013 test/, FER+ FER2013Valid; plain, with the confusion matrix, with
+# --flip and with --ten-crop), TFLite agreement in the four modes, and the latency / size /
+# accuracy benchmark. A log
 # per step in OUT. 6 min 16 s on the 2-core CPU for the shipped model (`fer2013`), whose published
 # numbers it reproduces: 61.13 % / 62.22 % with --flip, agreement 1.000 / 0.998 / 0.988 / 0.916,
 # int8 59.85 % on all of test/.
@@ -34,6 +35,8 @@ run evaluate .venv/bin/keras_fer evaluate --model "$model" --dataset "$dataset" 
     --split $split --out "$out/evaluate"
 run evaluate_flip .venv/bin/keras_fer evaluate --model "$model" --dataset "$dataset" --data "$data" \
     --split $split --flip --out "$out/evaluate_flip"
+run evaluate_ten_crop .venv/bin/keras_fer evaluate --model "$model" --dataset "$dataset" --data "$data" \
+    --split $split --ten-crop --out "$out/evaluate_ten_crop"
 run tflite_agreement .venv/bin/python benchmarks/tflite_agreement.py "$model" --dataset "$dataset" \
     --split $split
 run benchmark .venv/bin/keras_fer benchmark --model "$model" --accuracy --dataset "$dataset" \

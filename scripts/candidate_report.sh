@@ -3,10 +3,10 @@
 # for a candidate before it replaces keras_fer/pretrained_models/DATASET.keras: accuracy on the
 # validation split (FER2013 test/, FER+ FER2013Valid; plain, with the confusion matrix, with
 # --flip and with --ten-crop), TFLite agreement in the four modes, and the latency / size /
-# accuracy benchmark. A log
-# per step in OUT. 6 min 16 s on the 2-core CPU for the shipped model (`fer2013`), whose published
-# numbers it reproduces: 61.13 % / 62.22 % with --flip, agreement 1.000 / 0.998 / 0.988 / 0.916,
-# int8 59.85 % on all of test/.
+# accuracy benchmark. A log per step in OUT. 6 min 16 s on the 2-core CPU for the shipped model
+# (`fer2013`) before --ten-crop was added (about 3 min more), whose published numbers it
+# reproduces: 61.13 % / 62.22 % with --flip, agreement 1.000 / 0.998 / 0.988 / 0.916, int8 59.85 %
+# on all of test/.
 #
 #   bash scripts/candidate_report.sh runs/fer2013_cpu96h/best.keras runs/fer2013_cpu96h/report
 #   bash scripts/candidate_report.sh runs/ferplus_prob96b/best.keras runs/ferplus_prob96b/report ferplus

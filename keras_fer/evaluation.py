@@ -55,8 +55,8 @@ def predict(model, data, batch_size=256, flip=False, ten_crop=False):
 
 def predict_flip_averaged(model, x, batch_size=256):
     """Mean probabilities of model inputs x (N, H, W, C) and their horizontal mirror images: faces
-    are near-symmetric, and the two views' errors partly cancel (+1.1 / +1.4 points for the
-    shipped fer2013 / ferplus, RESULTS.md) at twice the compute."""
+    are near-symmetric, and the two views' errors partly cancel (+1.1 points for both shipped
+    models, fer2013 and ferplus; RESULTS.md) at twice the compute."""
     both = np.concatenate([x, x[:, :, ::-1]])
     probabilities = np.asarray(model.predict(both, verbose=0, batch_size=batch_size))
     return (probabilities[:len(x)] + probabilities[len(x):]) / 2

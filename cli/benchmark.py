@@ -20,7 +20,8 @@ def add_parser(commands):
     parser.add_argument("--model", required=True, help="a .keras file or a pretrained name")
     parser.add_argument("--calibration-data", help="FER2013-layout folder for the int8 file's calibration "
                         "(int8 is left out without it)")
-    parser.add_argument("--dataset", default="fer2013")
+    parser.add_argument("--dataset", help="kind of --calibration-data (default: the data set the model was "
+                        "trained on, else fer2013)")
     parser.add_argument("--runs", type=int, default=50, help="timed single-image calls per row")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--accuracy", action="store_true", help="also the accuracy of every row on the whole "
@@ -50,7 +51,7 @@ def throughput(call, batch, repeats=3):
 
 
 def run(args):
-    from keras_fer.cli.convert import sample_inputs
+    from keras_fer.cli.convert import calibration_dataset, sample_inputs
     from keras_fer.convert import QUANTIZE_MODES, convert
     from keras_fer.litert import TFLiteModel
     from keras_fer.model_io import load_model, resolve_model_path
@@ -61,7 +62,8 @@ def run(args):
     calibration = None
     labels = None
     if args.calibration_data:
-        calibration, faces, labels = sample_inputs(metadata, metadata["class_names"], args.dataset,
+        calibration, faces, labels = sample_inputs(metadata, metadata["class_names"],
+                                                   calibration_dataset(args.dataset, metadata),
                                                    args.calibration_data, 500, 0, size, channels,
                                                    verify_samples=10**9 if args.accuracy else 32)
         batch = faces[:32]

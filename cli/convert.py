@@ -15,8 +15,8 @@ def add_parser(commands):
     parser.add_argument("model", help="a .keras file (or a pretrained name: fer2013, ferplus)")
     parser.add_argument("--out", required=True, help="the .tflite file to write")
     parser.add_argument("--quantize", default="none", choices=QUANTIZE_MODES)
-    parser.add_argument("--dataset", default="fer2013", choices=DATASETS,
-                        help="kind of --calibration-data (default fer2013)")
+    parser.add_argument("--dataset", choices=DATASETS, help="kind of --calibration-data (default: the "
+                        "data set the model was trained on, else fer2013)")
     parser.add_argument("--calibration-data", help="real images: int8 calibration uses its train split, "
                         "verification its test / valid split (disjoint halves of a single-split folder)")
     parser.add_argument("--samples", type=int, default=500, help="images for calibration and for verification")
@@ -25,6 +25,15 @@ def add_parser(commands):
     parser.add_argument("--min-agreement", type=float, help="accept a lower top-1 agreement than the mode's "
                         "default (none/float16 0.995, dynamic 0.99, int8 0.97), e.g. 0.93 for int8")
     parser.set_defaults(run=run)
+
+
+def calibration_dataset(requested, metadata):
+    """--dataset as given; else the data set the model was trained on (`ferplus` for the shipped
+    ferplus model, whose folder has no FER2013 layout); else fer2013."""
+    from keras_fer.data import DATASETS
+
+    trained_on = metadata.get("dataset")
+    return requested or (trained_on if trained_on in DATASETS else "fer2013")
 
 
 def sample_inputs(metadata, class_names, dataset, path, samples, seed, size, channels, verify_samples=None):
@@ -75,8 +84,9 @@ def run(args):
                          "--calibration-data PATH [--dataset KIND], or --no-verify for none/float16/dynamic")
     calibration = verification = labels = None
     if needs_data:
+        dataset = calibration_dataset(args.dataset, metadata)
         calibration, verification, labels = sample_inputs(
-            metadata, class_names, args.dataset, args.calibration_data, args.samples, args.seed,
+            metadata, class_names, dataset, args.calibration_data, args.samples, args.seed,
             model.input_shape[1], model.input_shape[3])
     out.parent.mkdir(parents=True, exist_ok=True)
     convert(model, out, args.quantize, calibration)

@@ -167,3 +167,20 @@ def test_benchmark_command_measures_every_row(tmp_path):
     assert names == ["keras predict", "keras model(x)"] + [f"tflite {m}" for m in QUANTIZE_MODES]
     assert all(row["batch1_median_ms"] > 0 and row["batch32_images_per_s"] > 0 for row in report["rows"])
     assert sorted(p.name for p in tmp_path.glob("*.tflite")) == sorted(f"{m}.tflite" for m in QUANTIZE_MODES)
+
+
+def test_convert_shipped_ferplus_reads_its_own_data_set_by_default(tmp_path):
+    """Without --dataset, calibration and verification data are read as the data set the model
+    was trained on (FER+'s folder has no FER2013 layout), and the shipped ferplus converts."""
+    out = tmp_path / "ferplus.tflite"
+    result = run_cli("convert", "ferplus", "--out", out, "--quantize", "dynamic",
+                     "--calibration-data", dataset_path("ferplus"), "--samples", 100)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sidecar = json.loads(out.with_suffix(".tflite.json").read_text())
+    assert sidecar["class_names"][-1] == "contempt" and sidecar["source"]["training"] == {"dataset": "ferplus"}
+    verification = sidecar["verification"]
+    assert verification["n"] == 100 and verification["agreement"] >= 0.97, verification
+    assert verification["keras_accuracy"] > 0.7  # FER+ valid faces with FER+ labels, matched by name
+    wrong = run_cli("convert", "ferplus", "--out", tmp_path / "x.tflite", "--dataset", "fer2013",
+                    "--calibration-data", dataset_path("ferplus"), "--no-verify", "--quantize", "int8")
+    assert wrong.returncode == 2 and "neither train/ nor test/ found" in wrong.stderr

@@ -35,22 +35,26 @@ def load_split_for_model(metadata, dataset, path, split, **options):
 
 
 def predict(model, data, batch_size=256, flip=False, ten_crop=False):
-    """Class probabilities of a Keras (or LiteRT) model for stored faces (N, H, W) uint8. Test-time
-    augmentation, off by default as the paper evaluates single views: with `flip`, the mean of the
-    face's and its mirror image's; with `ten_crop`, the mean of its ten crops (`ten_crop_views`)."""
+    """Class probabilities of a Keras (or LiteRT) model for a data set's stored faces, in chunks
+    of `batch_size` model inputs (`predict_faces` for the test-time augmentation)."""
+    step = max(1, batch_size // TEN_CROPS) if ten_crop else batch_size  # ten model inputs per face
+    outputs = [predict_faces(model, data.images[start:start + step], batch_size, flip, ten_crop)
+               for start in range(0, len(data), step)]
+    return np.concatenate(outputs) if outputs else np.zeros((0, model.output_shape[-1]))
+
+
+def predict_faces(model, faces, batch_size=256, flip=False, ten_crop=False):
+    """Class probabilities for stored faces (N, S, S) uint8. Test-time augmentation, off by
+    default as the paper evaluates single views: with `flip`, the mean of the face's and its
+    mirror image's; with `ten_crop`, the mean of its ten crops (`ten_crop_views`)."""
     if flip and ten_crop:
         raise ValueError("choose one test-time augmentation: flip or ten_crop")
-    size, channels = model.input_shape[1], model.input_shape[3]
-    step = max(1, batch_size // TEN_CROPS) if ten_crop else batch_size  # ten model inputs per face
-    outputs = []
-    for start in range(0, len(data), step):
-        faces = data.images[start:start + step]
-        if ten_crop:
-            outputs.append(predict_ten_crop_averaged(model, faces, batch_size))
-            continue
-        x = to_model_input(faces, size, channels)
-        outputs.append(predict_flip_averaged(model, x, batch_size) if flip else np.asarray(model.predict(x, verbose=0)))
-    return np.concatenate(outputs) if outputs else np.zeros((0, model.output_shape[-1]))
+    if ten_crop:
+        return predict_ten_crop_averaged(model, faces, batch_size)
+    x = to_model_input(faces, model.input_shape[1], model.input_shape[3])
+    if flip:
+        return predict_flip_averaged(model, x, batch_size)
+    return np.asarray(model.predict(x, verbose=0, batch_size=batch_size))
 
 
 def predict_flip_averaged(model, x, batch_size=256):

@@ -14,8 +14,7 @@ face of the data set did.
 import numpy as np
 
 from keras_fer.data.images import as_pil, prepare_face, to_grayscale
-from keras_fer.data.pipeline import to_model_input
-from keras_fer.evaluation import predict_flip_averaged, predict_ten_crop_averaged
+from keras_fer.evaluation import predict_faces
 from keras_fer.faces import FaceDetector, crop_square
 
 
@@ -64,12 +63,7 @@ class FER:
         padded = min(self.batch_size, 1 << (n - 1).bit_length()) if n < self.batch_size else n
         if padded > n:
             faces = np.concatenate([faces, np.zeros((padded - n, *faces.shape[1:]), faces.dtype)])
-        if self.ten_crop:
-            return predict_ten_crop_averaged(self.model, faces, self.batch_size)[:n]
-        x = to_model_input(faces, self.model.input_shape[1], self.model.input_shape[3])
-        if self.flip:
-            return predict_flip_averaged(self.model, x, self.batch_size)[:n]
-        return np.asarray(self.model.predict(x, verbose=0, batch_size=self.batch_size))[:n]
+        return predict_faces(self.model, faces, self.batch_size, self.flip, self.ten_crop)[:n]
 
     def find_faces(self, image, color="rgb"):
         """(grayscale array of the upright image, boxes, crops)."""

@@ -28,7 +28,7 @@ def load_split_for_model(metadata, dataset, path, split, **options):
     """A split of a data set preprocessed and labelled as a model expects, from its metadata:
     histogram-equalized as in training, labels in the model's class order (matched by name)."""
     preprocessing = metadata.get("preprocessing", {})
-    splits = load_dataset(dataset, path, equalize=preprocessing.get("equalize", True), **options)
+    splits = load_dataset(dataset, path, equalize=preprocessing.get("equalize", True), split=split, **options)
     if split not in splits:
         raise ValueError(f"{path}: no split {split!r} (found: {', '.join(splits)})")
     return match_classes(splits[split], metadata.get("class_names") or splits[split].class_names)

@@ -54,6 +54,29 @@ def test_ferplus_majority_counts():
     assert splits["train"].counts() == FERPLUS_TRAIN_MAJORITY
     assert len(splits["train"]) == sum(FERPLUS_TRAIN_MAJORITY.values())
     assert splits["train"].class_names == ferplus.CLASSES and "valid" in splits
+    valid_only = load_dataset("ferplus", dataset_path("ferplus"), split="valid")  # train/ not decoded
+    assert list(valid_only) == ["valid"] and valid_only["valid"].files == splits["valid"].files
+    np.testing.assert_array_equal(valid_only["valid"].images, splits["valid"].images)
+    np.testing.assert_array_equal(valid_only["valid"].labels, splits["valid"].labels)
+
+
+def test_one_split_decodes_only_the_folder_that_holds_it(tmp_path):
+    from keras_fer.evaluation import load_split_for_model
+
+    root = _mini_kaggle_tree(tmp_path)
+    full = load_dataset("fer2013", root)
+    assert sorted(full) == ["private_test", "public_test", "test", "train"]
+    for split, expected in [("train", ["train"]), ("private_test", ["private_test", "public_test", "test"]),
+                            ("valid", sorted(full))]:  # a split no folder holds: everything, as before
+        loaded = load_dataset("fer2013", root, split=split)
+        assert sorted(loaded) == expected, split
+        for name in loaded:
+            assert loaded[name].files == full[name].files
+            np.testing.assert_array_equal(loaded[name].images, full[name].images)
+    shutil.rmtree(root / "test")  # the split's folder is missing: the error names what was found
+    metadata = {"class_names": list(fer2013.CLASSES)}
+    with pytest.raises(ValueError, match=r"no split 'test' \(found: train\)"):
+        load_split_for_model(metadata, "fer2013", root, "test")
 
 
 def test_ferplus_probability_labels():

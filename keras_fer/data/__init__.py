@@ -11,11 +11,20 @@ from keras_fer.data.splits import make_splits
 DATASETS = ("fer2013", "ferplus", "rafd", "folder")
 
 
-def load_dataset(kind, path, on_bad="error", equalize=True, **options):
-    """{split name: LabeledImages} for one of DATASETS."""
+def load_dataset(kind, path, on_bad="error", equalize=True, split=None, **options):
+    """{split name: LabeledImages} for one of DATASETS.
+
+    `split`: the one split the caller needs. Where a layout keeps splits in separate folders
+    (FER2013's train/ and test/, FER+'s three) only that split's folder is decoded, so that
+    evaluating FER2013's 3,589 test faces does not first read its 28,709 training faces; where
+    the split is not found there, everything is loaded as without it (and the caller names what
+    was found). Other layouts ignore it.
+    """
     loaders = {"fer2013": load_fer2013, "ferplus": load_ferplus, "rafd": load_rafd, "folder": load_folder}
     if kind not in loaders:
         raise ValueError(f"unknown dataset {kind!r}; choose one of {', '.join(DATASETS)}")
+    if kind in ("fer2013", "ferplus"):
+        options["split"] = split
     return loaders[kind](path, on_bad=on_bad, equalize=equalize, **options)
 
 

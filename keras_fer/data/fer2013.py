@@ -12,21 +12,24 @@ from keras_fer.data.labeled import LabeledImages, concatenate
 CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 USAGE_SPLITS = {"Training": "train", "PublicTest": "public_test", "PrivateTest": "private_test"}
 PIXELS = 48 * 48
+# The Kaggle folder that holds each split (test/ holds PublicTest and PrivateTest).
+SPLIT_FOLDERS = {"train": "train", "test": "test", "public_test": "test", "private_test": "test"}
 
 
-def load_fer2013(path, on_bad="error", equalize=True):
+def load_fer2013(path, on_bad="error", equalize=True, split=None):
     """Splits of FER2013 from `fer2013.csv` or from a Kaggle-layout folder (train/, test/).
 
     Returns {"train", "test", and "public_test" / "private_test" where present}; "test" is all
     the test images (Kaggle's test/ folder holds PublicTest and PrivateTest together; the file-name
-    prefix tells them apart).
+    prefix tells them apart). With `split`, a folder layout decodes only the folder holding it
+    (`load_dataset`); the CSV is always read whole.
     """
     path = pathlib.Path(path)
     if path.is_file() or path.suffix == ".csv":
         return _load_csv(path, on_bad, equalize)
     if (path / "fer2013.csv").is_file():
         return _load_csv(path / "fer2013.csv", on_bad, equalize)
-    return _load_folders(path, on_bad, equalize)
+    return _load_folders(path, on_bad, equalize, split)
 
 
 def _finish(images, labels, files, skipped, equalize):
@@ -91,11 +94,15 @@ def _parse_row(row):
     return USAGE_SPLITS[usage], label, pixels.astype(np.uint8).reshape(48, 48)
 
 
-def _load_folders(root, on_bad, equalize):
+def _load_folders(root, on_bad, equalize, split=None):
     if not root.is_dir():
         raise BadInputError(f"{root}: no such folder (expected FER2013's train/ and test/)")
+    folder_names = ("train", "test")
+    needed = SPLIT_FOLDERS.get(split)
+    if needed and (root / needed).is_dir():
+        folder_names = (needed,)
     splits = {}
-    for folder_name in ("train", "test"):
+    for folder_name in folder_names:
         folder = root / folder_name
         if not folder.is_dir():
             continue

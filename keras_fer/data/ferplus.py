@@ -67,8 +67,9 @@ def probability_label(votes):
     return emotions / emotions.sum()
 
 
-def load_ferplus(root, label_mode="majority", on_bad="error", equalize=True):
-    """{"train", "valid", "test"} (those present) from Microsoft's FER+ layout under `root`."""
+def load_ferplus(root, label_mode="majority", on_bad="error", equalize=True, split=None):
+    """{"train", "valid", "test"} (those present) from Microsoft's FER+ layout under `root`; with
+    `split`, only that one where it is present (`load_dataset`)."""
     _check_on_bad(on_bad)
     if label_mode not in ("majority", "probability"):
         raise ValueError(f"label_mode must be 'majority' or 'probability', got {label_mode!r}")
@@ -76,6 +77,8 @@ def load_ferplus(root, label_mode="majority", on_bad="error", equalize=True):
     if not root.is_dir():
         raise BadInputError(f"{root}: no such folder (expected FER2013Train/, FER2013Valid/ ...)")
     rows_by_split = _label_rows(root)
+    if split in rows_by_split:
+        rows_by_split = {split: rows_by_split[split]}
     splits = {}
     for split, rows in rows_by_split.items():
         folder = root / FOLDERS[split]

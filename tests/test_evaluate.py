@@ -2,15 +2,13 @@
 
 import csv
 import json
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
 
 import keras_fer
-from conftest import dataset_path
+from conftest import dataset_path, run_cli
 from keras_fer.data import fer2013, load_dataset
 from keras_fer.data.pipeline import to_model_input
 from keras_fer.evaluation import classification_report, format_confusion
@@ -51,8 +49,7 @@ def csv_and_model(tmp_path_factory):
 
 
 def evaluate_cli(*args):
-    return subprocess.run([sys.executable, "-m", "keras_fer", "evaluate", *args], capture_output=True,
-                          text=True, timeout=300)
+    return run_cli("evaluate", *args)
 
 
 def test_evaluate_matches_classes_by_name(tmp_path, csv_and_model):

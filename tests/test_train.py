@@ -92,7 +92,7 @@ def test_killed_run_resumes_from_last_completed_epoch(tmp_path, face_folder):
     assert done_before and done_before[-1] < 3, "the run finished before it could be killed"
     assert (out / "last.keras").is_file() and (out / "backup").is_dir()
 
-    result = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=600)
+    result = cli(*args[3:], "--resume")  # args[3:]: the command line after `python -m keras_fer`
     assert result.returncode == 0, result.stderr[-3000:]
     epochs = [int(r["epoch"]) for r in csv.DictReader(open(history))]
     assert epochs == [0, 1, 2, 3], epochs  # nothing trained twice, nothing lost

@@ -59,8 +59,8 @@ def predict_faces(model, faces, batch_size=256, flip=False, ten_crop=False):
 
 def predict_flip_averaged(model, x, batch_size=256):
     """Mean probabilities of model inputs x (N, H, W, C) and their horizontal mirror images: faces
-    are near-symmetric, and the two views' errors partly cancel (+1.1 points for both shipped
-    models, fer2013 and ferplus; RESULTS.md) at twice the compute."""
+    are near-symmetric, and the two views' errors partly cancel (+1.1 points for the shipped
+    ferplus, +0.25 for fer2013; RESULTS.md) at twice the compute."""
     both = np.concatenate([x, x[:, :, ::-1]])
     probabilities = np.asarray(model.predict(both, verbose=0, batch_size=batch_size))
     return (probabilities[:len(x)] + probabilities[len(x):]) / 2
@@ -94,7 +94,7 @@ def ten_crop_views(faces):
 def predict_ten_crop_averaged(model, faces, batch_size=256):
     """Mean probabilities of the ten views of stored faces (N, S, S) uint8. Worth its ten times
     the compute for the shipped ferplus (+0.7 points over flip, trained with random erasing), not
-    for fer2013 (-0.9: it never learned the finer scale of a corner crop; RESULTS.md)."""
+    for fer2013 (-0.2: it never learned the finer scale of a corner crop; RESULTS.md)."""
     size, channels = model.input_shape[1], model.input_shape[3]
     x = np.concatenate([to_model_input(np.ascontiguousarray(view), size, channels) for view in ten_crop_views(faces)])
     probabilities = np.asarray(model.predict(x, verbose=0, batch_size=batch_size))

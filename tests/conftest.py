@@ -60,8 +60,8 @@ def run_cli(*args):
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         try:
             code = main(argv)
-        except SystemExit as exit:  # argparse's usage errors exit with status 2
-            code = exit.code
+        except SystemExit as exit:  # argparse: 2 for a usage error, None (0) after --help
+            code = 0 if exit.code is None else exit.code
     return subprocess.CompletedProcess(["keras_fer", *argv], code, stdout.getvalue(), stderr.getvalue())
 
 

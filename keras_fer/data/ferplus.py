@@ -80,8 +80,8 @@ def load_ferplus(root, label_mode="majority", on_bad="error", equalize=True, spl
     if split in rows_by_split:
         rows_by_split = {split: rows_by_split[split]}
     splits = {}
-    for split, rows in rows_by_split.items():
-        folder = root / FOLDERS[split]
+    for split_name, rows in rows_by_split.items():
+        folder = root / FOLDERS[split_name]
         paths, labels, bad = [], [], []
         for source, name, votes in rows:
             label = majority_label(votes) if label_mode == "majority" else probability_label(votes)
@@ -93,7 +93,7 @@ def load_ferplus(root, label_mode="majority", on_bad="error", equalize=True, spl
             raise BadInputError(f"{folder}: no images left after {label_mode} labelling")
         images, kept, bad = decode_many(paths, size=48, on_bad=on_bad)
         labels = np.asarray(labels)[kept]
-        splits[split] = LabeledImages.from_faces(
+        splits[split_name] = LabeledImages.from_faces(
             images,
             labels.astype(np.float32) if label_mode == "probability" else labels.astype(np.int64),
             CLASSES,

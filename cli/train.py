@@ -12,7 +12,7 @@ def add_parser(commands):
     add_data_arguments(parser)
     parser.add_argument("--model", default="improved", choices=variant_names())
     parser.add_argument("--input-channels", type=int, default=3, choices=(1, 3))
-    parser.add_argument("--time-budget", type=float, help="seconds; the schedule is fitted to it")
+    parser.add_argument("--time-budget", type=float, help="seconds of training in all (a --resume continues the same plan); the schedule is fitted to it")
     parser.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"),
                         help="tf.distribute strategy (TensorFlow backend): mirrored = all local GPUs/CPUs")
     parser.add_argument("--mixed-precision", action="store_true",

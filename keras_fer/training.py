@@ -3,7 +3,8 @@
 A run directory gets: config.json, splits.json, history.csv, curves.png (loss and accuracy per
 epoch), tensorboard/ (TensorFlow backend), best.keras / last.keras (the network alone, with its
 class names and preprocessing), backup/ (BackupAndRestore: a killed run started
-again with the same command continues from its last completed epoch).
+again with the same command continues from its last completed epoch), schedule.json (the time
+budget's plan, so that a resumed run keeps it).
 """
 
 import dataclasses
@@ -18,6 +19,8 @@ import numpy as np
 from keras_fer.data.pipeline import ArrayBatches, with_input_layers
 from keras_fer.data.splits import write_split_record
 from keras_fer.model_io import save_model
+
+SCHEDULE_STATE = "schedule.json"  # EpochSchedule's plan, read back by a resumed run
 
 
 @dataclasses.dataclass
@@ -114,23 +117,33 @@ def scheduled_rate(recipe, epoch, total_epochs):
 class EpochSchedule(keras.callbacks.Callback):
     """Sets the optimizer's rate each epoch (a variable, so it works inside compiled steps).
 
-    With `time_budget` (seconds, counted from the start of this process's `fit`) the number of
-    epochs is planned again after every epoch from the mean time of the epochs so far (the first
-    one of a process is left out: it includes compilation), so that the cosine reaches zero
-    when the budget ends even when the machine gets slower or faster, and training stops before
-    an epoch would overrun it. A resumed run plans from the epoch it resumed at.
+    With `time_budget` (seconds of training in all) the number of epochs is planned again after
+    every epoch from the mean time of the epochs so far (the first one of a process is left out:
+    it includes compilation), so that the cosine reaches zero when the budget ends even when the
+    machine gets slower or faster, and training stops before an epoch would overrun it.
+
+    With `state_path` the plan (seconds trained, epoch times, planned epochs) is written after
+    every epoch, and a resumed run reads it back: `--resume` with the same `--time-budget`
+    continues the same cosine and stops when the run's whole budget is spent, not the budget
+    again from the restart.
     """
 
-    def __init__(self, recipe, time_budget=None):
+    def __init__(self, recipe, time_budget=None, state_path=None):
         super().__init__()
         self.recipe, self.time_budget = recipe, time_budget
+        self.state_path = pathlib.Path(state_path) if state_path else None
         self.total_epochs = recipe.epochs
 
     def on_train_begin(self, logs=None):
         self.start = time.time()
         self.epoch_start = self.start
-        self.timed_epochs = []
         self.first_epoch = None
+        state = {}
+        if self.time_budget and self.state_path and self.state_path.is_file():
+            state = json.loads(self.state_path.read_text())
+        self.earlier_seconds = float(state.get("trained_seconds", 0.0))
+        self.timed_epochs = [float(t) for t in state.get("timed_epochs", [])]
+        self.total_epochs = min(self.recipe.epochs, int(state.get("total_epochs", self.recipe.epochs)))
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start = time.time()
@@ -144,27 +157,32 @@ class EpochSchedule(keras.callbacks.Callback):
         if not self.time_budget:
             return
         now = time.time()
-        elapsed = now - self.start
-        if epoch == self.first_epoch:
-            # No basis for a forecast yet (this epoch includes compilation: minutes for XLA on a GPU).
+        elapsed = self.earlier_seconds + now - self.start
+        if epoch != self.first_epoch:  # a process's first epoch includes compilation (minutes for XLA)
+            self.timed_epochs.append(now - self.epoch_start)
+        if self.timed_epochs:
+            per_epoch = sum(self.timed_epochs) / len(self.timed_epochs)
+            remaining = int((self.time_budget - elapsed) // per_epoch)
+            self.total_epochs = min(self.recipe.epochs, epoch + 1 + max(0, remaining))
+            self.model.stop_training = epoch + 1 >= self.total_epochs
+        else:  # no basis for a forecast yet
             self.model.stop_training = elapsed > self.time_budget
-            return
-        self.timed_epochs.append(now - self.epoch_start)
-        per_epoch = sum(self.timed_epochs) / len(self.timed_epochs)
-        remaining = int((self.time_budget - elapsed) // per_epoch)
-        self.total_epochs = min(self.recipe.epochs, epoch + 1 + max(0, remaining))
-        if epoch + 1 >= self.total_epochs:
-            self.model.stop_training = True
+        if self.state_path:
+            state = {"time_budget": self.time_budget, "trained_seconds": elapsed,
+                     "timed_epochs": self.timed_epochs, "total_epochs": self.total_epochs}
+            tmp = self.state_path.with_name(self.state_path.name + ".tmp")
+            tmp.write_text(json.dumps(state, indent=2))
+            tmp.replace(self.state_path)
 
 
 class SaveNetwork(keras.callbacks.Callback):
     """Saves the wrapped network (not the training wrapper) as last.keras and, when the monitored
     validation accuracy improves, best.keras — each with class names and preprocessing."""
 
-    def __init__(self, network, out_dir, metadata, monitor="val_accuracy"):
+    def __init__(self, network, out_dir, metadata, monitor="val_accuracy", best=-math.inf):
         super().__init__()
         self.network, self.out_dir, self.metadata, self.monitor = network, pathlib.Path(out_dir), metadata, monitor
-        self.best = -math.inf
+        self.best = best  # a resumed run passes its best so far: a worse epoch must not replace it
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -199,13 +217,17 @@ def fit(network, train, val, recipe, out_dir, *, stored_size=None, seed=0, time_
     }
     config = {**metadata, "model": network.name, "split": split, "seed": seed, "n_train": len(train),
               "n_val": len(val), "stored_size": stored_size, "time_budget": time_budget}
+    resuming = (out_dir / "backup").is_dir()  # BackupAndRestore's folder: an interrupted run
+    if not resuming:
+        (out_dir / SCHEDULE_STATE).unlink(missing_ok=True)  # a finished run's plan is not this run's
     (out_dir / "config.json").write_text(json.dumps(config, indent=2))
     write_split_record(out_dir / "splits.json", train, val, dataset, split, seed)
     callbacks = [
-        EpochSchedule(recipe, time_budget),  # first: it adds the rate to the logs the others write
+        # First: it adds the rate to the logs the others write.
+        EpochSchedule(recipe, time_budget, out_dir / SCHEDULE_STATE),
         keras.callbacks.BackupAndRestore(str(out_dir / "backup")),
         keras.callbacks.TerminateOnNaN(),
-        SaveNetwork(network, out_dir, metadata),
+        SaveNetwork(network, out_dir, metadata, best=best_so_far(out_dir) if resuming else -math.inf),
         # Last: a row in history.csv means that epoch's backup and checkpoints are on disk.
         keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),
         *extra_callbacks,
@@ -218,6 +240,14 @@ def fit(network, train, val, recipe, out_dir, *, stored_size=None, seed=0, time_
 
     plot_history(out_dir / "history.csv", out_dir / "curves.png")
     return history
+
+
+def best_so_far(out_dir, monitor="val_accuracy"):
+    """The monitored score of the run's best.keras (from best.json), or -inf where there is none."""
+    path = pathlib.Path(out_dir) / "best.json"
+    if not path.is_file():
+        return -math.inf
+    return float(json.loads(path.read_text()).get(monitor, -math.inf))
 
 
 def _weights(data, recipe):

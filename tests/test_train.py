@@ -155,31 +155,84 @@ def test_train_with_mirrored_strategy_on_two_cpu_devices(tmp_path, face_folder):
 
 def test_time_budget_plans_again_after_every_epoch(monkeypatch):
     """Epoch 0 (compilation) is not timed; then the plan follows the mean epoch time."""
-    import types
-
-    import keras
-
     from keras_fer import training
 
     clock = [0.0]
     monkeypatch.setattr(training.time, "time", lambda: clock[0])
     schedule = training.EpochSchedule(Recipe(epochs=100, warmup_epochs=0, schedule="cosine"), time_budget=100)
+    plans, _, stopped_after = _run_schedule(schedule, 0, [30, 10, 20, 20, 20, 20], clock)
+    # after epoch 1: 60 s left / 10 s = 6 more; epoch 2: 40 / 15 = 2; epoch 3: 20 / 16.7 = 1; epoch 4: none
+    assert plans == [100, 8, 5, 5, 5]
+    assert stopped_after == 4 and clock[0] == 100
+
+
+def _run_schedule(schedule, first_epoch, durations, clock):
+    """Drive an EpochSchedule through epochs of the given lengths; (plans, rates, last epoch)."""
+    import types
+
+    import keras
+
     model = types.SimpleNamespace(stop_training=False,
                                   optimizer=types.SimpleNamespace(learning_rate=keras.Variable(1.0)))
     schedule.set_model(model)
     schedule.on_train_begin()
-    plans, stopped_after = [], None
-    for epoch, duration in enumerate([30, 10, 20, 20, 20, 20]):
+    plans, rates, epoch = [], [], first_epoch
+    for epoch, duration in enumerate(durations, start=first_epoch):
         schedule.on_epoch_begin(epoch)
+        rates.append(float(model.optimizer.learning_rate.numpy()))
         clock[0] += duration
         schedule.on_epoch_end(epoch, {})
         plans.append(schedule.total_epochs)
         if model.stop_training:
-            stopped_after = epoch
             break
-    # after epoch 1: 60 s left / 10 s = 6 more; epoch 2: 40 / 15 = 2; epoch 3: 20 / 16.7 = 1; epoch 4: none
-    assert plans == [100, 8, 5, 5, 5]
-    assert stopped_after == 4 and clock[0] == 100
+    return plans, rates, epoch
+
+
+def test_resumed_run_keeps_the_time_budget_plan(monkeypatch, tmp_path):
+    """A run killed after epoch 1 and resumed with the same budget continues the plan it had (the
+    same cosine) and stops when the whole budget is spent, not the budget again from the restart."""
+    from keras_fer import training
+
+    clock = [0.0]
+    monkeypatch.setattr(training.time, "time", lambda: clock[0])
+    recipe = Recipe(epochs=100, warmup_epochs=0, schedule="cosine")
+    state = tmp_path / "schedule.json"
+    plans, _, _ = _run_schedule(training.EpochSchedule(recipe, 100, state), 0, [30, 10], clock)
+    assert plans == [100, 8]
+    assert json.loads(state.read_text()) == {"time_budget": 100, "trained_seconds": 40.0, "timed_epochs": [10.0],
+                                             "total_epochs": 8}
+
+    clock[0] += 500  # the machine was down; downtime is not training time
+    plans, rates, last = _run_schedule(training.EpochSchedule(recipe, 100, state), 2, [20] * 10, clock)
+    assert rates[0] == pytest.approx(scheduled_rate(recipe, 2, 8))  # the plan it was killed with
+    # epoch 2 (a process's first: untimed): 60 s in all, 40 left / 10 s = 4 more; epoch 3: 20 left / 15 = 1;
+    # epoch 4: 100 s spent
+    assert plans == [7, 5, 5] and last == 4
+    assert json.loads(state.read_text())["trained_seconds"] == 100.0
+
+    # Without a budget the plan is the recipe's, whatever a file says.
+    plans, rates, _ = _run_schedule(training.EpochSchedule(recipe, None, state), 5, [20], clock)
+    assert plans == [100] and rates[0] == pytest.approx(scheduled_rate(recipe, 5, 100))
+
+
+def test_resumed_run_keeps_its_best_model(tmp_path):
+    """SaveNetwork given the run's best so far (fit does that on --resume) must not let a worse
+    epoch replace best.keras: before, every resumed run's first epoch did."""
+    import keras
+
+    from keras_fer.training import SaveNetwork, best_so_far
+
+    assert best_so_far(tmp_path) == float("-inf")
+    network = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    SaveNetwork(network, tmp_path, {"class_names": ["a", "b"]}).on_epoch_end(6, {"val_accuracy": 0.8})
+    assert best_so_far(tmp_path) == pytest.approx(0.8)
+
+    resumed = SaveNetwork(network, tmp_path, {"class_names": ["a", "b"]}, best=best_so_far(tmp_path))
+    resumed.on_epoch_end(8, {"val_accuracy": 0.7})
+    assert json.loads((tmp_path / "best.json").read_text())["epoch"] == 7
+    assert json.loads((tmp_path / "last.json").read_text())["epoch"] == 9
+    resumed.on_epoch_end(9, {"val_accuracy": 0.9})
+    assert json.loads((tmp_path / "best.json").read_text())["epoch"] == 10
 
 
 def test_optimizer_slots_exist_before_the_first_step_and_are_the_ones_it_updates():

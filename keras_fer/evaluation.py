@@ -59,7 +59,7 @@ def predict_faces(model, faces, batch_size=256, flip=False, ten_crop=False):
 
 def predict_flip_averaged(model, x, batch_size=256):
     """Mean probabilities of model inputs x (N, H, W, C) and their horizontal mirror images: faces
-    are near-symmetric, and the two views' errors partly cancel (+1.1 points for the shipped
+    are near-symmetric, and the two views' errors partly cancel (+1.2 points for the shipped
     ferplus, +0.25 for fer2013; RESULTS.md) at twice the compute."""
     both = np.concatenate([x, x[:, :, ::-1]])
     probabilities = np.asarray(model.predict(both, verbose=0, batch_size=batch_size))
@@ -92,9 +92,9 @@ def ten_crop_views(faces):
 
 
 def predict_ten_crop_averaged(model, faces, batch_size=256):
-    """Mean probabilities of the ten views of stored faces (N, S, S) uint8. Worth its ten times
-    the compute for the shipped ferplus (+0.7 points over flip, trained with random erasing), not
-    for fer2013 (-0.2: it never learned the finer scale of a corner crop; RESULTS.md)."""
+    """Mean probabilities of the ten views of stored faces (N, S, S) uint8. For the shipped models
+    no better than flip at five times its compute (ferplus -0.03 points, fer2013 -0.2: corner crops
+    show a finer scale than training did); the ferplus before it gained +0.7 (RESULTS.md)."""
     size, channels = model.input_shape[1], model.input_shape[3]
     x = np.concatenate([to_model_input(np.ascontiguousarray(view), size, channels) for view in ten_crop_views(faces)])
     probabilities = np.asarray(model.predict(x, verbose=0, batch_size=batch_size))

@@ -235,6 +235,52 @@ def test_resumed_run_keeps_its_best_model(tmp_path):
     assert json.loads((tmp_path / "best.json").read_text())["epoch"] == 10
 
 
+def test_fit_resumes_the_plan_and_the_best_model_after_a_crash(monkeypatch, tmp_path, face_folder):
+    """fit's wiring of the two: a run that crashes after epoch 0 and is fitted again in the same
+    folder counts the seconds trained before the crash (a fake clock: +100 s per reading) and
+    compares its epochs with the best one it already saved."""
+    import itertools
+    import types
+
+    import keras
+
+    from keras_fer import training
+    from keras_fer.data import load_dataset
+
+    class Crash(Exception):
+        pass
+
+    class CrashAfterFirstEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):  # after the backup, checkpoints and history.csv
+            raise Crash()
+
+    ticks = itertools.count(1)
+    monkeypatch.setattr(training, "time", types.SimpleNamespace(time=lambda: 100.0 * next(ticks)))
+    faces = load_dataset("folder", face_folder)["all"]
+    val = faces.subset(np.arange(0, len(faces), 4))
+    recipe = Recipe(batch_size=16, epochs=3, learning_rate=1e-3)
+    out = tmp_path / "run"
+
+    def network():
+        keras.utils.set_random_seed(0)
+        return keras_fer.build_variant("first_conv", input_size=32, classes=len(faces.class_names))
+
+    with pytest.raises(Crash):
+        training.fit(network(), faces, val, recipe, out, time_budget=10_000,
+                     extra_callbacks=[CrashAfterFirstEpoch()])
+    assert json.loads((out / "schedule.json").read_text())["trained_seconds"] == 200  # begin 100, 0: 200-300
+    saved = json.loads((out / "best.json").read_text())
+    saved["val_accuracy"] = 2.0  # as if epoch 1 had been unbeatable: the resumed run must keep it
+    (out / "best.json").write_text(json.dumps(saved))
+
+    training.fit(network(), faces, val, recipe, out, time_budget=10_000)
+    assert [int(r["epoch"]) for r in csv.DictReader(open(out / "history.csv"))] == [0, 1, 2]
+    # begin 400; epoch 1: 500-600 (untimed, a process's first); epoch 2: 700-800
+    assert json.loads((out / "schedule.json").read_text())["trained_seconds"] == 200 + 400
+    assert json.loads((out / "best.json").read_text())["epoch"] == 1
+    assert json.loads((out / "last.json").read_text())["epoch"] == 3
+
+
 def test_optimizer_slots_exist_before_the_first_step_and_are_the_ones_it_updates():
     """compile_for_training builds the optimizer eagerly (else TensorFlow traces the first step twice,
     benchmarks/first_step.py); the step must then update those slots, not make new ones."""

@@ -118,9 +118,11 @@ class EpochSchedule(keras.callbacks.Callback):
     """Sets the optimizer's rate each epoch (a variable, so it works inside compiled steps).
 
     With `time_budget` (seconds of training in all) the number of epochs is planned again after
-    every epoch from the mean time of the epochs so far (the first one of a process is left out:
-    it includes compilation), so that the cosine reaches zero when the budget ends even when the
-    machine gets slower or faster, and training stops before an epoch would overrun it.
+    every epoch from the median time of the epochs so far (the first one of a process is left out:
+    it includes compilation; the median, so that one epoch slowed by other work on a shared
+    machine does not cut the plan short), so that the cosine reaches zero when the budget ends
+    even when the machine gets slower or faster, and training stops before an epoch would
+    overrun it.
 
     With `state_path` the plan (seconds trained, epoch times, planned epochs) is written after
     every epoch, and a resumed run reads it back: `--resume` with the same `--time-budget`
@@ -161,7 +163,7 @@ class EpochSchedule(keras.callbacks.Callback):
         if epoch != self.first_epoch:  # a process's first epoch includes compilation (minutes for XLA)
             self.timed_epochs.append(now - self.epoch_start)
         if self.timed_epochs:
-            per_epoch = sum(self.timed_epochs) / len(self.timed_epochs)
+            per_epoch = float(np.median(self.timed_epochs))
             remaining = int((self.time_budget - elapsed) // per_epoch)
             self.total_epochs = min(self.recipe.epochs, epoch + 1 + max(0, remaining))
             self.model.stop_training = epoch + 1 >= self.total_epochs

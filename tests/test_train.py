@@ -161,9 +161,21 @@ def test_time_budget_plans_again_after_every_epoch(monkeypatch):
     monkeypatch.setattr(training.time, "time", lambda: clock[0])
     schedule = training.EpochSchedule(Recipe(epochs=100, warmup_epochs=0, schedule="cosine"), time_budget=100)
     plans, _, stopped_after = _run_schedule(schedule, 0, [30, 10, 20, 20, 20, 20], clock)
-    # after epoch 1: 60 s left / 10 s = 6 more; epoch 2: 40 / 15 = 2; epoch 3: 20 / 16.7 = 1; epoch 4: none
+    # after epoch 1: 60 s left / 10 s = 6 more; epoch 2: 40 / 15 = 2; epoch 3: 20 / 20 = 1; epoch 4: none
     assert plans == [100, 8, 5, 5, 5]
     assert stopped_after == 4 and clock[0] == 100
+
+
+def test_one_slow_epoch_does_not_cut_the_plan_short(monkeypatch):
+    """The plan follows the median epoch time: epoch 2 ran beside other work (100 s, not 10)."""
+    from keras_fer import training
+
+    clock = [0.0]
+    monkeypatch.setattr(training.time, "time", lambda: clock[0])
+    schedule = training.EpochSchedule(Recipe(epochs=100, warmup_epochs=0, schedule="cosine"), time_budget=200)
+    plans, _, _ = _run_schedule(schedule, 0, [30, 10, 100, 10], clock)
+    # epoch 1: 160 s left / 10 = 16 more; epoch 2: 60 / 55 = 1; epoch 3: 50 / 10 (a mean: 40) = 5
+    assert plans == [100, 18, 4, 9]
 
 
 def _run_schedule(schedule, first_epoch, durations, clock):

@@ -166,9 +166,11 @@ class EpochSchedule(keras.callbacks.Callback):
             per_epoch = float(np.median(self.timed_epochs))
             remaining = int((self.time_budget - elapsed) // per_epoch)
             self.total_epochs = min(self.recipe.epochs, epoch + 1 + max(0, remaining))
-            self.model.stop_training = epoch + 1 >= self.total_epochs
+            out_of_time = epoch + 1 >= self.total_epochs
         else:  # no basis for a forecast yet
-            self.model.stop_training = elapsed > self.time_budget
+            out_of_time = elapsed > self.time_budget
+        if out_of_time:  # only ever set: another callback (TerminateOnNaN) may have stopped the run
+            self.model.stop_training = True
         if self.state_path:
             state = {"time_budget": self.time_budget, "trained_seconds": elapsed,
                      "timed_epochs": self.timed_epochs, "total_epochs": self.total_epochs}

@@ -200,6 +200,29 @@ def _run_schedule(schedule, first_epoch, durations, clock):
     return plans, rates, epoch
 
 
+def test_time_budget_never_restarts_a_stopped_run(monkeypatch):
+    """TerminateOnNaN stops a run inside an epoch; the schedule's forecast at its end must not undo that."""
+    import types
+
+    import keras
+
+    from keras_fer import training
+
+    clock = [0.0]
+    monkeypatch.setattr(training.time, "time", lambda: clock[0])
+    schedule = training.EpochSchedule(Recipe(epochs=100, schedule="cosine"), time_budget=1000)
+    model = types.SimpleNamespace(stop_training=False,
+                                  optimizer=types.SimpleNamespace(learning_rate=keras.Variable(1.0)))
+    schedule.set_model(model)
+    schedule.on_train_begin()
+    for epoch in range(2):  # the first without a forecast, the second with one
+        schedule.on_epoch_begin(epoch)
+        clock[0] += 10
+        model.stop_training = True  # as TerminateOnNaN does on a NaN loss
+        schedule.on_epoch_end(epoch, {})
+        assert model.stop_training, epoch
+
+
 def test_resumed_run_keeps_the_time_budget_plan(monkeypatch, tmp_path):
     """A run killed after epoch 1 and resumed with the same budget continues the plan it had (the
     same cosine) and stops when the whole budget is spent, not the budget again from the restart."""

@@ -142,7 +142,7 @@ class EpochSchedule(keras.callbacks.Callback):
         self.first_epoch = None
         state = {}
         if self.time_budget and self.state_path and self.state_path.is_file():
-            state = json.loads(self.state_path.read_text())
+            state = _read_json(self.state_path, "delete it to plan the rest of the budget afresh")
         self.earlier_seconds = float(state.get("trained_seconds", 0.0))
         self.timed_epochs = [float(t) for t in state.get("timed_epochs", [])]
         self.total_epochs = min(self.recipe.epochs, int(state.get("total_epochs", self.recipe.epochs)))
@@ -251,7 +251,15 @@ def best_so_far(out_dir, monitor="val_accuracy"):
     path = pathlib.Path(out_dir) / "best.json"
     if not path.is_file():
         return -math.inf
-    return float(json.loads(path.read_text()).get(monitor, -math.inf))
+    return float(_read_json(path, "best.keras's record; delete it to let the next epoch replace it").get(
+        monitor, -math.inf))
+
+
+def _read_json(path, advice):
+    try:
+        return json.loads(pathlib.Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: not readable JSON ({error}); {advice}") from None
 
 
 def _weights(data, recipe):

@@ -249,6 +249,10 @@ def test_resumed_run_keeps_the_time_budget_plan(monkeypatch, tmp_path):
     plans, rates, _ = _run_schedule(training.EpochSchedule(recipe, None, state), 5, [20], clock)
     assert plans == [100] and rates[0] == pytest.approx(scheduled_rate(recipe, 5, 100))
 
+    state.write_text('{"trained_seconds": 4')  # cut short by hand
+    with pytest.raises(ValueError, match=r"schedule\.json: not readable JSON .*delete it to plan the rest"):
+        _run_schedule(training.EpochSchedule(recipe, 100, state), 5, [20], clock)
+
 
 def test_resumed_run_keeps_its_best_model(tmp_path):
     """SaveNetwork given the run's best so far (fit does that on --resume) must not let a worse
@@ -261,6 +265,10 @@ def test_resumed_run_keeps_its_best_model(tmp_path):
     network = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     SaveNetwork(network, tmp_path, {"class_names": ["a", "b"]}).on_epoch_end(6, {"val_accuracy": 0.8})
     assert best_so_far(tmp_path) == pytest.approx(0.8)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "best.json").write_text("")
+    with pytest.raises(ValueError, match=r"best\.json: not readable JSON"):
+        best_so_far(tmp_path / "empty")
 
     resumed = SaveNetwork(network, tmp_path, {"class_names": ["a", "b"]}, best=best_so_far(tmp_path))
     resumed.on_epoch_end(8, {"val_accuracy": 0.7})

@@ -178,14 +178,19 @@ def test_one_slow_epoch_does_not_cut_the_plan_short(monkeypatch):
     assert plans == [100, 18, 4, 9]
 
 
-def _run_schedule(schedule, first_epoch, durations, clock):
-    """Drive an EpochSchedule through epochs of the given lengths; (plans, rates, last epoch)."""
+def _fake_model():
+    """What EpochSchedule touches of a model: stop_training and the optimizer's rate variable."""
     import types
 
     import keras
 
-    model = types.SimpleNamespace(stop_training=False,
-                                  optimizer=types.SimpleNamespace(learning_rate=keras.Variable(1.0)))
+    return types.SimpleNamespace(stop_training=False,
+                                 optimizer=types.SimpleNamespace(learning_rate=keras.Variable(1.0)))
+
+
+def _run_schedule(schedule, first_epoch, durations, clock):
+    """Drive an EpochSchedule through epochs of the given lengths; (plans, rates, last epoch)."""
+    model = _fake_model()
     schedule.set_model(model)
     schedule.on_train_begin()
     plans, rates, epoch = [], [], first_epoch
@@ -202,17 +207,12 @@ def _run_schedule(schedule, first_epoch, durations, clock):
 
 def test_time_budget_never_restarts_a_stopped_run(monkeypatch):
     """TerminateOnNaN stops a run inside an epoch; the schedule's forecast at its end must not undo that."""
-    import types
-
-    import keras
-
     from keras_fer import training
 
     clock = [0.0]
     monkeypatch.setattr(training.time, "time", lambda: clock[0])
     schedule = training.EpochSchedule(Recipe(epochs=100, schedule="cosine"), time_budget=1000)
-    model = types.SimpleNamespace(stop_training=False,
-                                  optimizer=types.SimpleNamespace(learning_rate=keras.Variable(1.0)))
+    model = _fake_model()
     schedule.set_model(model)
     schedule.on_train_begin()
     for epoch in range(2):  # the first without a forecast, the second with one

@@ -20,6 +20,11 @@ def add_parser(commands):
     parser.add_argument("--init-from", metavar="MODEL",
                         help="start from a trained .keras (or pretrained name): every layer whose name and "
                         "shapes match is copied (fine-tuning; the classifier when the classes differ is not)")
+    parser.add_argument("--teacher", action="append", metavar="MODEL",
+                        help="distil: blend the labels with this trained model's probabilities (repeat for the "
+                        "mean of several; keras_fer.distillation)")
+    parser.add_argument("--teacher-weight", type=float, default=0.5,
+                        help="the teachers' share of each target (default 0.5; 1 = their probabilities only)")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run in --out from its last completed epoch")
     parser.set_defaults(run=run)
@@ -54,6 +59,14 @@ def run(args):
         # BackupAndRestore removes its backup when a run completes: resuming would start over.
         raise ValueError(f"{out} holds a finished run (no backup/ to resume from); choose another --out")
     train, val, recipe = load_train_val(args, out)
+    provenance = {}
+    if args.teacher:
+        from keras_fer.distillation import TEACHER_TARGETS, distill
+
+        out.mkdir(parents=True, exist_ok=True)
+        print(f"teacher probabilities for {len(train)} training faces from {', '.join(args.teacher)}", flush=True)
+        train = distill(train, args.teacher, args.teacher_weight, out / TEACHER_TARGETS)
+        provenance = {"teachers": [str(teacher) for teacher in args.teacher], "teacher_weight": args.teacher_weight}
     if args.mixed_precision:
         import keras
 
@@ -69,7 +82,7 @@ def run(args):
         print(f"{args.model} on {args.dataset}: {len(train)} train / {len(val)} validation images, "
               f"{len(train.class_names)} classes, recipe {args.recipe}, strategy {args.strategy}", flush=True)
         history = fit(network, train, val, recipe, out, seed=args.seed, time_budget=args.time_budget,
-                      dataset=args.dataset, split=args.split, verbose=2)
+                      dataset=args.dataset, split=args.split, verbose=2, provenance=provenance)
     best = max(history.history.get("val_accuracy", [float("nan")]))
     print(f"best validation accuracy {best:.4f}; model: {out / 'best.keras'}")
     return 0

@@ -199,8 +199,9 @@ class SaveNetwork(keras.callbacks.Callback):
 
 
 def fit(network, train, val, recipe, out_dir, *, stored_size=None, seed=0, time_budget=None,
-        dataset="", split="own", verbose=2, extra_callbacks=()):
+        dataset="", split="own", verbose=2, extra_callbacks=(), provenance=None):
     """Train `network` (a keras_fer model) on LabeledImages `train`, validate on `val`.
+    `provenance` (e.g. the teachers of a distilled run) is kept in the run's config and its models.
 
     Works on every backend: faces go in as NumPy batches; augmentation and resizing are the first
     layers of the training wrapper. Returns the Keras History.
@@ -218,6 +219,7 @@ def fit(network, train, val, recipe, out_dir, *, stored_size=None, seed=0, time_
         "preprocessing": {**train.preprocessing, "stored_size": stored_size, "input_size": network.input_shape[1],
                           "input_channels": network.input_shape[3], "value_range": [0, 255]},
         "dataset": dataset, "recipe": dataclasses.asdict(recipe), "backend": keras.backend.backend(),
+        **(provenance or {}),
     }
     config = {**metadata, "model": network.name, "split": split, "seed": seed, "n_train": len(train),
               "n_val": len(val), "stored_size": stored_size, "time_budget": time_budget}

@@ -9,25 +9,21 @@ Each model is predicted once; the subsets reuse those probabilities.
 
 import argparse
 import itertools
-import pathlib
-import sys
 import time
 
 import numpy as np
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from split_arguments import accuracy, add_split_arguments, load_split  # also puts the repository on sys.path
 
-from keras_fer.evaluation import load_split_for_model, predict  # noqa: E402
-from keras_fer.model_io import load_model  # noqa: E402
+from keras_fer.evaluation import predict
+from keras_fer.model_io import load_model
 
 
-def ensemble_accuracies(probabilities, labels):
+def ensemble_accuracies(probabilities, data):
     """{tuple of member indices: accuracy of their mean probabilities} for every subset of one or
     more members."""
     members = range(len(probabilities))
-    return {subset: float((np.mean([probabilities[i] for i in subset], axis=0).argmax(axis=1)
-                           == labels).mean())
+    return {subset: accuracy(np.mean([probabilities[i] for i in subset], axis=0), data)
             for size in range(1, len(probabilities) + 1)
             for subset in itertools.combinations(members, size)}
 
@@ -36,14 +32,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="+", help="two or more .keras files or pretrained names")
     parser.add_argument("--flip", action="store_true", help="each model's mirror-averaged probabilities")
-    parser.add_argument("--dataset", default="fer2013")
-    parser.add_argument("--data", help="default: ../shared/datasets/DATASET")
-    parser.add_argument("--split", default="test")
+    add_split_arguments(parser)
     args = parser.parse_args()
     if len(args.models) < 2:
         parser.error("give two or more models")
 
-    path = args.data or ROOT.parent / "shared" / "datasets" / args.dataset
     probabilities, data, classes = [], None, None
     for name in args.models:
         start = time.perf_counter()
@@ -51,11 +44,11 @@ def main():
         if classes is not None and metadata.get("class_names") != classes:
             raise SystemExit(f"{name} predicts {metadata.get('class_names')}, not {classes}")
         classes = metadata.get("class_names")
-        data = load_split_for_model(metadata, args.dataset, path, args.split)
+        data = load_split(metadata, args.dataset, args.data, args.split)
         probabilities.append(predict(model, data, flip=args.flip))
         print(f"predicted {name} ({time.perf_counter() - start:.0f} s)", flush=True)
 
-    for subset, accuracy in ensemble_accuracies(probabilities, data.hard_labels).items():
+    for subset, accuracy in ensemble_accuracies(probabilities, data).items():
         print(f"accuracy {accuracy:.4f}  {' + '.join(args.models[i] for i in subset)}")
 
 

@@ -10,32 +10,25 @@ reports single views.
 
 import argparse
 import dataclasses
-import pathlib
-import sys
 import time
 
 import numpy as np
+from split_arguments import accuracy, add_split_arguments, load_split  # also puts the repository on sys.path
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from keras_fer.evaluation import crop_offsets, load_split_for_model, predict  # noqa: E402
-from keras_fer.model_io import load_model  # noqa: E402
+from keras_fer.evaluation import crop_offsets, predict
+from keras_fer.model_io import load_model
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", nargs="?", default="fer2013")
     parser.add_argument("--crops", default="42,44", help="crop sides in stored pixels, comma-separated")
-    parser.add_argument("--dataset", default="fer2013")
-    parser.add_argument("--data", help="default: ../shared/datasets/DATASET")
-    parser.add_argument("--split", default="test")
+    add_split_arguments(parser)
     args = parser.parse_args()
     crops = [int(c) for c in args.crops.split(",")]
 
     model, metadata = load_model(args.model)
-    path = args.data or ROOT.parent / "shared" / "datasets" / args.dataset
-    data = load_split_for_model(metadata, args.dataset, path, args.split)
+    data = load_split(metadata, args.dataset, args.data, args.split)
     side = data.images.shape[1]
 
     views = {}  # every view's probabilities, computed once; the combinations below are means of them
@@ -67,10 +60,6 @@ def main():
     for label, names in combinations.items():
         mean = np.mean([views[n] for n in names], axis=0)
         print(f"{label:<40} {len(names):>2} views  accuracy {accuracy(mean, data):.4f}")
-
-
-def accuracy(probabilities, data):
-    return float((probabilities.argmax(axis=1) == data.hard_labels).mean())
 
 
 if __name__ == "__main__":

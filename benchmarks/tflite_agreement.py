@@ -8,17 +8,14 @@ verifying. The numbers pinned in that test and quoted in RESULTS.md / tflite/REA
 
 import argparse
 import pathlib
-import sys
 import tempfile
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from split_arguments import add_split_arguments, load_split  # also puts the repository on sys.path
 
-from keras_fer.convert import QUANTIZE_MODES, agreement_protocol, convert, verify  # noqa: E402
-from keras_fer.evaluation import load_split_for_model  # noqa: E402
-from keras_fer.litert import TFLiteModel  # noqa: E402
-from keras_fer.model_io import load_model, resolve_model_path  # noqa: E402
+from keras_fer.convert import QUANTIZE_MODES, agreement_protocol, convert, verify
+from keras_fer.litert import TFLiteModel
+from keras_fer.model_io import load_model, resolve_model_path
 
 SAMPLES = 500
 
@@ -26,17 +23,14 @@ SAMPLES = 500
 def protocol_faces(model, metadata=None, dataset="fer2013", data=None, split="test"):
     """(calibration inputs, verification inputs, verification labels) for `model`'s input, the
     faces preprocessed and labelled as `metadata` (the model's) says."""
-    data = data or ROOT.parent / "shared" / "datasets" / dataset
-    faces = load_split_for_model(metadata or {}, dataset, data, split)
+    faces = load_split(metadata, dataset, data, split)
     return agreement_protocol(faces, model.input_shape, SAMPLES)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", nargs="?", default="fer2013")
-    parser.add_argument("--dataset", default="fer2013")
-    parser.add_argument("--data", help="default: ../shared/datasets/DATASET")
-    parser.add_argument("--split", default="test")
+    add_split_arguments(parser)
     args = parser.parse_args()
     model, metadata = load_model(resolve_model_path(args.model))
     calibration, x, labels = protocol_faces(model, metadata, args.dataset, args.data, args.split)

@@ -8,15 +8,12 @@ unlike averaging their predictions. A GroupNorm network has no batch statistics 
 """
 
 import argparse
-import pathlib
-import sys
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from split_arguments import accuracy, add_split_arguments, load_split  # also puts the repository on sys.path
 
-from keras_fer.evaluation import load_split_for_model, predict  # noqa: E402
-from keras_fer.model_io import load_model, save_model  # noqa: E402
+from keras_fer.evaluation import predict
+from keras_fer.model_io import load_model, save_model
 
 
 def interpolate(weights_a, weights_b, alpha):
@@ -28,9 +25,7 @@ def main():
     parser.add_argument("a")
     parser.add_argument("b")
     parser.add_argument("--alphas", default="0,0.25,0.5,0.75,1")
-    parser.add_argument("--dataset", default="fer2013")
-    parser.add_argument("--data", help="default: ../shared/datasets/DATASET")
-    parser.add_argument("--split", default="test")
+    add_split_arguments(parser)
     parser.add_argument("--save-best", help="write the best interpolation here (.keras, with A's metadata)")
     args = parser.parse_args()
 
@@ -39,17 +34,16 @@ def main():
     if [w.shape for w in model_a.weights] != [w.shape for w in model_b.weights]:
         raise SystemExit(f"{args.a} and {args.b} are not the same architecture")
     weights_a, weights_b = model_a.get_weights(), model_b.get_weights()
-    path = args.data or ROOT.parent / "shared" / "datasets" / args.dataset
-    data = load_split_for_model(metadata, args.dataset, path, args.split)
+    data = load_split(metadata, args.dataset, args.data, args.split)
 
     best = (-1.0, None)
     for alpha in [float(a) for a in args.alphas.split(",")]:
         start = time.perf_counter()
         model_a.set_weights(interpolate(weights_a, weights_b, alpha))
-        accuracy = float((predict(model_a, data).argmax(axis=1) == data.hard_labels).mean())
+        score = accuracy(predict(model_a, data), data)
         seconds = time.perf_counter() - start
-        print(f"alpha {alpha:.2f}  accuracy {accuracy:.4f}  ({seconds:.0f} s)", flush=True)
-        best = max(best, (accuracy, alpha))
+        print(f"alpha {alpha:.2f}  accuracy {score:.4f}  ({seconds:.0f} s)", flush=True)
+        best = max(best, (score, alpha))
     if args.save_best:
         model_a.set_weights(interpolate(weights_a, weights_b, best[1]))
         save_model(model_a, args.save_best, {**metadata, "interpolation": {"a": args.a, "b": args.b,

@@ -14,6 +14,7 @@ activations), int8 (full integer, calibrated on real images; input uint8 = the r
 scale 1 and zero point 0, output uint8 probabilities with scale 1/256).
 """
 
+import contextlib
 import hashlib
 import json
 import pathlib
@@ -80,7 +81,9 @@ def convert(model, path, quantize="none", calibration_inputs=None):
     options = converter_options(quantize, calibration_inputs)
     tmp = path.with_name(path.stem + ".partial.tflite")
     try:
-        with GroupNormalization.keras_formulation():  # quantizes better to int8 (layers.py)
+        # int8 quantizes Keras' GroupNorm formulation better; float files run the layer's own
+        # faster (benchmarks/tflite_group_norm.py).
+        with GroupNormalization.keras_formulation() if quantize == "int8" else contextlib.nullcontext():
             model.export(str(tmp), format="litert", verbose=False, **options)
     except Exception as error:  # the converter raises many types; name the model and the mode
         tmp.unlink(missing_ok=True)

@@ -99,6 +99,22 @@ def test_flip_averaging_is_the_mean_of_both_views(csv_and_model):
     np.testing.assert_allclose(FER(model, flip=True).classify_faces(list(raw)), expected, atol=1e-6)
 
 
+def test_model_outputs_take_one_batch_without_predicts_setup(csv_and_model, monkeypatch):
+    """Inputs that fit one batch (a photo's faces) go through predict_on_batch, which skips
+    predict's per-call setup; more go through predict. The numbers are predict's either way."""
+    from keras_fer.evaluation import model_outputs
+
+    csv_path, _, model, _ = csv_and_model
+    x = to_model_input(load_dataset("fer2013", csv_path)["private_test"].images[:12], 48, 3)
+    expected = model.predict(x, verbose=0)
+    calls = []
+    on_batch = model.predict_on_batch
+    monkeypatch.setattr(model, "predict_on_batch", lambda inputs: calls.append(len(inputs)) or on_batch(inputs))
+    np.testing.assert_allclose(model_outputs(model, x, batch_size=12), expected, atol=1e-6)
+    np.testing.assert_allclose(model_outputs(model, x, batch_size=5), expected, atol=1e-6)
+    assert calls == [12]
+
+
 def test_ten_crop_is_the_mean_of_ten_independently_cut_views(csv_and_model):
     """`predict(..., ten_crop=True)` (evaluate --ten-crop, FER(ten_crop=True)): per face, the mean
     of the probabilities of its 44×44 crops at the centre and the four corners of the stored

@@ -36,14 +36,16 @@ if formulation == "repeat":
 if formulation == "keras":
     GroupNormalization._use_keras_formulation = True
 
-network = compile_for_training(keras_fer.build_variant("improved", input_size=size, classes=7), RECIPES["strong"])
+network = keras_fer.build_variant("improved", input_size=size, classes=7)
+compile_for_training(network, RECIPES["strong"])
 graph = tf.function(lambda x: network(x, training=True)).get_concrete_function(
     tf.TensorSpec((None, size, size, 3))).graph
 x = np.random.default_rng(0).uniform(0, 255, (64, size, size, 3)).astype("float32")
 y = np.eye(7, dtype="float32")[np.arange(64) % 7]
 start = time.perf_counter(); network.train_on_batch(x, y); first_step = time.perf_counter() - start
 start = time.perf_counter(); network.predict(x, verbose=0); first_predict = time.perf_counter() - start
-print(json.dumps({"ops": len(graph.get_operations()), "first_step": first_step, "first_predict": first_predict}))
+print(json.dumps({"ops": len(graph.get_operations()), "first_step": first_step,
+                  "first_predict": first_predict}))
 """
 
 FORMULATIONS = ("ones", "repeat", "keras")

@@ -3,7 +3,8 @@ own) vs Keras' 5-D one. Batch-1 LiteRT latency, file size and top-1 agreement wi
 side in one run; by default for the float modes (`--modes int8` calibrates on the protocol's 500
 calibration faces).
 
-    .venv/bin/python benchmarks/tflite_group_norm.py [MODEL] [--modes none float16 dynamic] [--runs 100] [--rounds 3]
+    .venv/bin/python benchmarks/tflite_group_norm.py [MODEL] [--modes none float16 dynamic]
+        [--runs 100] [--rounds 3] [--threads 1]
 
 Agreement on the faces of tests/test_convert.py (benchmarks/tflite_agreement.py's protocol).
 Latency: --runs single-face calls after 10 warm-up calls, the formulations taking turns for
@@ -59,7 +60,8 @@ def main():
     print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
         for mode in args.modes:
-            files = {f: export(model, pathlib.Path(folder) / f"{mode}_{f}.tflite", mode, f, calibration) for f in FORMULATIONS}
+            files = {f: export(model, pathlib.Path(folder) / f"{mode}_{f}.tflite", mode, f, calibration)
+                     for f in FORMULATIONS}
             tflites = {f: TFLiteModel(path, num_threads=args.threads) for f, path in files.items()}
             times = {f: [] for f in FORMULATIONS}
             for _ in range(args.rounds):

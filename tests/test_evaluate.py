@@ -109,7 +109,8 @@ def test_model_outputs_take_one_batch_without_predicts_setup(csv_and_model, monk
     expected = model.predict(x, verbose=0)
     calls = []
     on_batch = model.predict_on_batch
-    monkeypatch.setattr(model, "predict_on_batch", lambda inputs: calls.append(len(inputs)) or on_batch(inputs))
+    monkeypatch.setattr(model, "predict_on_batch",
+                        lambda inputs: calls.append(len(inputs)) or on_batch(inputs))
     np.testing.assert_allclose(model_outputs(model, x, batch_size=12), expected, atol=1e-6)
     np.testing.assert_allclose(model_outputs(model, x, batch_size=5), expected, atol=1e-6)
     assert calls == [12]

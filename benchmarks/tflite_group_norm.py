@@ -7,8 +7,9 @@ calibration faces).
         [--runs 100] [--rounds 3] [--threads 1]
 
 Agreement on the faces of tests/test_convert.py (benchmarks/tflite_agreement.py's protocol).
-Latency: --runs single-face calls after 10 warm-up calls, the formulations taking turns for
---rounds rounds, medians printed; one thread (`--threads` to change), as an app on one core.
+Latency: the median of --runs single-face calls after 10 warm-up calls (`keras_fer benchmark`'s
+timing), the formulations taking turns for --rounds rounds; the ratio is of the rounds' medians.
+One thread (`--threads` to change), as an app on one core.
 """
 
 import argparse
@@ -16,11 +17,11 @@ import contextlib
 import pathlib
 import statistics
 import tempfile
-import time
 
 from split_arguments import add_split_arguments  # also puts the repository on sys.path
 from tflite_agreement import protocol_faces
 
+from keras_fer.cli.benchmark import timings
 from keras_fer.convert import converter_options, verify
 from keras_fer.layers import GroupNormalization
 from keras_fer.litert import TFLiteModel
@@ -33,15 +34,6 @@ def export(model, path, mode, formulation, calibration):
     with GroupNormalization.keras_formulation() if formulation == "keras" else contextlib.nullcontext():
         model.export(str(path), format="litert", verbose=False, **converter_options(mode, calibration))
     return path
-
-
-def latency_ms(tflite, x, runs):
-    for _ in range(10):
-        tflite.predict(x)
-    start = time.perf_counter()
-    for _ in range(runs):
-        tflite.predict(x)
-    return (time.perf_counter() - start) / runs * 1000
 
 
 def main():
@@ -66,7 +58,7 @@ def main():
             times = {f: [] for f in FORMULATIONS}
             for _ in range(args.rounds):
                 for f in FORMULATIONS:
-                    times[f].append(latency_ms(tflites[f], x[:1], args.runs))
+                    times[f].append(timings(lambda: tflites[f].predict(x[:1]), args.runs, warmup=10)[0])
             medians = {}
             for f in FORMULATIONS:
                 result = verify(model, tflites[f], x, labels)

@@ -74,7 +74,7 @@ class GroupNormalization(keras.layers.GroupNormalization):
 
     Inside `keras_formulation()` it traces as Keras' layer: full-integer TFLite quantizes Keras'
     single 5-D reductions better (int8 top-1 agreement with Keras 0.930 vs 0.842 on the shipped
-    fer2013), so int8 exports use it; float TFLite files run this one 1.4-1.6x faster
+    fer2013), so int8 exports use it; float TFLite files run this one 1.4-1.7x faster
     (benchmarks/tflite_group_norm.py).
     """
 

@@ -56,7 +56,7 @@ def test_every_mode_agrees_with_keras_on_real_faces(mode, model, real_inputs, co
     # measured: none 0, float16 0.2 points, dynamic 0.8, int8 1.0 (stage 4's int8: 2.6)
     assert abs(result["tflite_accuracy"] - result["keras_accuracy"]) <= (0.035 if mode == "int8" else 0.01), result
     assert not any(name.startswith("Flex") for name in tflite.op_names())  # stock LiteRT runs it
-    # Float files carry the GroupNorm layer's own formulation (1.4-1.6x faster in LiteRT), int8
+    # Float files carry the GroupNorm layer's own formulation (1.4-1.7x faster in LiteRT), int8
     # Keras' (it quantizes better); Keras' -mean * inv is the network's only NEG.
     assert ("NEG" in tflite.op_names()) == (mode == "int8"), sorted(tflite.op_names())
     if mode == "int8":

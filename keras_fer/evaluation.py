@@ -210,6 +210,9 @@ def plot_history(history_csv, path):
         for prefix, label in (("", "train"), ("val_", "validation")):
             if prefix + key in rows[0]:
                 axes.plot(epochs, [float(r[prefix + key]) for r in rows], marker="o", label=label)
+        if key == "accuracy" and "val_accuracy_averaged" in rows[0]:  # weight averaging's; NaN before it starts
+            axes.plot(epochs, [float(r["val_accuracy_averaged"]) for r in rows], marker="s",
+                      label="validation, weights averaged")
         axes.set_xlabel("epoch")
         axes.set_ylabel(key)
         axes.grid(alpha=0.3)

@@ -4,7 +4,8 @@ A run directory gets: config.json, splits.json, history.csv, curves.png (loss an
 epoch), tensorboard/ (TensorFlow backend), best.keras / last.keras (the network alone, with its
 class names and preprocessing), backup/ (BackupAndRestore: a killed run started
 again with the same command continues from its last completed epoch), schedule.json (the time
-budget's plan, so that a resumed run keeps it).
+budget's plan, so that a resumed run keeps it), averaged.keras (with the recipe's
+average_from_epoch: the mean of the weights after each epoch from then on).
 """
 
 import dataclasses
@@ -19,6 +20,7 @@ import numpy as np
 from keras_fer.data.pipeline import ArrayBatches, with_input_layers
 from keras_fer.data.splits import write_split_record
 from keras_fer.model_io import save_model
+from keras_fer.weight_averaging import WeightAverage
 
 SCHEDULE_STATE = "schedule.json"  # EpochSchedule's plan, read back by a resumed run
 
@@ -36,6 +38,9 @@ class Recipe:
     label_smoothing: float = 0.0
     augment: str = "none"
     class_weights: bool = False
+    # Stochastic weight averaging: from this 1-based epoch on, the mean of the weights after each
+    # epoch is scored and saved as averaged.keras (keras_fer.weight_averaging); 0 = off.
+    average_from_epoch: int = 0
     # Builder arguments that belong to the recipe (what `keras_fer tune` searches): dropout,
     # groups, dilation_rate, ...; `train` passes them to build_variant.
     model_options: dict = dataclasses.field(default_factory=dict)
@@ -234,6 +239,9 @@ def fit(network, train, val, recipe, out_dir, *, stored_size=None, seed=0, time_
         keras.callbacks.BackupAndRestore(str(out_dir / "backup")),
         keras.callbacks.TerminateOnNaN(),
         SaveNetwork(network, out_dir, metadata, best=best_so_far(out_dir) if resuming else -math.inf),
+        # After SaveNetwork (its records get no NaN for epochs before averaging), before CSVLogger.
+        *([WeightAverage(network, out_dir, metadata, recipe.average_from_epoch, val_batches, resume=resuming)]
+          if recipe.average_from_epoch else []),
         # Last: a row in history.csv means that epoch's backup and checkpoints are on disk.
         keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),
         *extra_callbacks,

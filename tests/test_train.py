@@ -304,11 +304,8 @@ def test_fit_resumes_the_plan_and_the_best_model_after_a_crash(monkeypatch, tmp_
     recipe = Recipe(batch_size=16, epochs=3, learning_rate=1e-3)
     out = tmp_path / "run"
 
-    def network():  # a small stand-in: the wiring under test does not depend on the architecture
-        keras.utils.set_random_seed(0)
-        inputs = keras.Input((32, 32, 3))
-        features = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(8, 3, strides=2)(inputs))
-        return keras.Model(inputs, keras.layers.Dense(len(faces.class_names), activation="softmax")(features))
+    def network():
+        return _small_network(len(faces.class_names))
 
     with pytest.raises(Crash):
         training.fit(network(), faces, val, recipe, out, time_budget=10_000,
@@ -324,6 +321,73 @@ def test_fit_resumes_the_plan_and_the_best_model_after_a_crash(monkeypatch, tmp_
     assert json.loads((out / "schedule.json").read_text())["trained_seconds"] == 200 + 400
     assert json.loads((out / "best.json").read_text())["epoch"] == 1
     assert json.loads((out / "last.json").read_text())["epoch"] == 3
+
+
+def _small_network(classes):
+    """A small stand-in for the wiring tests: what they check does not depend on the architecture."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((32, 32, 3))
+    # Scaled: raw [0, 255] faces saturate the softmax, and on JAX (no logits behind Keras' softmax
+    # cross-entropy) the clipped probabilities then give zero gradients: the weights never move.
+    scaled = keras.layers.Rescaling(1 / 255)(inputs)
+    features = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(8, 3, strides=2)(scaled))
+    return keras.Model(inputs, keras.layers.Dense(classes, activation="softmax")(features))
+
+
+def test_weight_average_is_the_mean_of_the_epochs_weights_across_a_resume(tmp_path, face_folder):
+    """average_from_epoch=2 over 4 epochs, the run crashing after epoch 2 and fitted again:
+    averaged.keras holds the mean of the weights after epochs 2, 3 and 4, and its recorded
+    validation accuracy is what the saved file scores."""
+    import keras
+
+    from keras_fer import evaluation, training
+    from keras_fer.data import load_dataset
+
+    class Crash(Exception):
+        pass
+
+    weights_after = {}
+
+    class Record(keras.callbacks.Callback):
+        def __init__(self, network, crash_after=None):
+            super().__init__()
+            self.network, self.crash_after = network, crash_after
+
+        def on_epoch_end(self, epoch, logs=None):  # after WeightAverage has put the weights back
+            weights_after[epoch + 1] = self.network.get_weights()
+            if epoch + 1 == self.crash_after:
+                raise Crash()
+
+    faces = load_dataset("folder", face_folder)["all"]
+    val = faces.subset(np.arange(0, len(faces), 4))
+    recipe = Recipe(optimizer="adamw", batch_size=16, epochs=4, learning_rate=1e-2, average_from_epoch=2)
+    out = tmp_path / "run"
+    network = _small_network(len(faces.class_names))
+    with pytest.raises(Crash):
+        training.fit(network, faces, val, recipe, out, extra_callbacks=[Record(network, crash_after=2)])
+    network = _small_network(len(faces.class_names))
+    training.fit(network, faces, val, recipe, out, extra_callbacks=[Record(network)])
+
+    assert sorted(weights_after) == [1, 2, 3, 4]
+    averaged, info = load_model(out / "averaged.keras")
+    expected = [np.mean([weights_after[e][i] for e in (2, 3, 4)], axis=0) for i in range(len(weights_after[4]))]
+    for saved, mean, last in zip(averaged.get_weights(), expected, weights_after[4]):
+        np.testing.assert_allclose(saved, mean, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(averaged.get_weights()[0], weights_after[4][0])  # not the last epoch's
+    assert (info["epoch"], info["averaged_epochs"], info["average_from_epoch"]) == (4, 3, 2)
+    scored = np.mean(np.argmax(evaluation.predict(averaged, val), axis=-1) == val.hard_labels)
+    assert info["val_accuracy"] == pytest.approx(scored)
+    column = [float(r["val_accuracy_averaged"]) for r in csv.DictReader(open(out / "history.csv"))]
+    assert np.isnan(column[0]) and column[1:][-1] == pytest.approx(scored) and len(column) == 4
+
+
+def test_weight_average_needs_a_positive_start_epoch(tmp_path):
+    from keras_fer.weight_averaging import WeightAverage
+
+    with pytest.raises(ValueError, match="average_from_epoch must be 1 or more"):
+        WeightAverage(None, tmp_path, {}, -1, None)
 
 
 def test_optimizer_slots_exist_before_the_first_step_and_are_the_ones_it_updates():

@@ -41,9 +41,14 @@ class WeightAverage(keras.callbacks.Callback):
         self.mean, self.count, self.through_epoch = None, 0, 0
         record = self.path.with_suffix(".json")
         if self.resume and self.path.is_file() and record.is_file():
-            info = json.loads(record.read_text())
-            self.count, self.through_epoch = int(info["averaged_epochs"]), int(info["epoch"])
-            self.mean = [np.asarray(w, "float64") for w in keras.saving.load_model(self.path, compile=False).get_weights()]
+            try:
+                info = json.loads(record.read_text())
+                self.count, self.through_epoch = int(info["averaged_epochs"]), int(info["epoch"])
+            except (ValueError, KeyError, TypeError) as error:
+                raise ValueError(f"{record}: not the record of a weight average ({error!r}); delete it and "
+                                 f"{AVERAGED} to start the average afresh") from None
+            saved = keras.saving.load_model(self.path, compile=False)
+            self.mean = [np.asarray(w, "float64") for w in saved.get_weights()]
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}

@@ -383,11 +383,15 @@ def test_weight_average_is_the_mean_of_the_epochs_weights_across_a_resume(tmp_pa
     assert np.isnan(column[0]) and column[1:][-1] == pytest.approx(scored) and len(column) == 4
 
 
-def test_weight_average_needs_a_positive_start_epoch(tmp_path):
+def test_weight_average_errors_name_the_problem(tmp_path):
     from keras_fer.weight_averaging import WeightAverage
 
     with pytest.raises(ValueError, match="average_from_epoch must be 1 or more"):
         WeightAverage(None, tmp_path, {}, -1, None)
+    (tmp_path / "averaged.keras").write_bytes(b"")  # a resumed run whose record was cut short
+    (tmp_path / "averaged.json").write_text('{"epoch": 3')
+    with pytest.raises(ValueError, match=r"averaged\.json: not the record of a weight average .*delete it"):
+        WeightAverage(None, tmp_path, {}, 2, None, resume=True).on_train_begin()
 
 
 def test_optimizer_slots_exist_before_the_first_step_and_are_the_ones_it_updates():

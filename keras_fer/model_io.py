@@ -36,6 +36,15 @@ def read_metadata(path):
     return {}
 
 
+def read_record(path, advice):
+    """The JSON record at `path` (a model's sidecar, a run's plan); a file cut short by an
+    interrupted write gets an error that names it and says what to do (`advice`)."""
+    try:
+        return json.loads(pathlib.Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: not readable JSON ({error}); {advice}") from None
+
+
 def tflite_metadata_path(path):
     path = pathlib.Path(path)
     return path.with_name(path.name + ".json")
@@ -62,7 +71,8 @@ def load_model(path, num_threads=None):
         from keras_fer.litert import TFLiteModel
 
         sidecar = tflite_metadata_path(path)
-        metadata = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+        advice = "write it again with keras_fer convert, or delete it to load the model without class names"
+        metadata = read_record(sidecar, advice) if sidecar.is_file() else {}
         return TFLiteModel(path, num_threads=num_threads), metadata
     metadata = read_metadata(path)
     import keras_fer  # noqa: F401  (registers the custom layers)

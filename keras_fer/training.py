@@ -19,7 +19,7 @@ import numpy as np
 
 from keras_fer.data.pipeline import ArrayBatches, with_input_layers
 from keras_fer.data.splits import write_split_record
-from keras_fer.model_io import save_model
+from keras_fer.model_io import read_record, save_model
 from keras_fer.weight_averaging import WeightAverage
 
 SCHEDULE_STATE = "schedule.json"  # EpochSchedule's plan, read back by a resumed run
@@ -147,7 +147,7 @@ class EpochSchedule(keras.callbacks.Callback):
         self.first_epoch = None
         state = {}
         if self.time_budget and self.state_path and self.state_path.is_file():
-            state = _read_json(self.state_path, "delete it to plan the rest of the budget afresh")
+            state = read_record(self.state_path, "delete it to plan the rest of the budget afresh")
         self.earlier_seconds = float(state.get("trained_seconds", 0.0))
         self.timed_epochs = [float(t) for t in state.get("timed_epochs", [])]
         self.total_epochs = min(self.recipe.epochs, int(state.get("total_epochs", self.recipe.epochs)))
@@ -240,7 +240,7 @@ def fit(network, train, val, recipe, out_dir, *, stored_size=None, seed=0, time_
         keras.callbacks.TerminateOnNaN(),
         SaveNetwork(network, out_dir, metadata, best=best_so_far(out_dir) if resuming else -math.inf),
         # After SaveNetwork (its records get no NaN for epochs before averaging), before CSVLogger.
-        *([WeightAverage(network, out_dir, metadata, recipe.average_from_epoch, val_batches, resume=resuming)]
+        *([WeightAverage(network, out_dir, metadata, recipe.average_from_epoch, val, resume=resuming)]
           if recipe.average_from_epoch else []),
         # Last: a row in history.csv means that epoch's backup and checkpoints are on disk.
         keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),
@@ -261,15 +261,8 @@ def best_so_far(out_dir, monitor="val_accuracy"):
     path = pathlib.Path(out_dir) / "best.json"
     if not path.is_file():
         return -math.inf
-    return float(_read_json(path, "best.keras's record; delete it to let the next epoch replace it").get(
+    return float(read_record(path, "best.keras's record; delete it to let the next epoch replace it").get(
         monitor, -math.inf))
-
-
-def _read_json(path, advice):
-    try:
-        return json.loads(pathlib.Path(path).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not readable JSON ({error}); {advice}") from None
 
 
 def _weights(data, recipe):

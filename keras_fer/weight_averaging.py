@@ -8,14 +8,14 @@ data afterwards for GroupNorm, whose statistics are per face. A BatchNorm networ
 statistics are averaged like its weights, an approximation of SWA's recomputation.
 """
 
-import json
 import math
 import pathlib
 
 import keras
 import numpy as np
 
-from keras_fer.model_io import save_model
+from keras_fer.evaluation import predict
+from keras_fer.model_io import read_record, save_model
 
 AVERAGED = "averaged.keras"
 LOG_KEY = "val_accuracy_averaged"  # history.csv's column: the average's validation accuracy
@@ -23,30 +23,30 @@ LOG_KEY = "val_accuracy_averaged"  # history.csv's column: the average's validat
 
 class WeightAverage(keras.callbacks.Callback):
     """Keeps the running mean of `network`'s weights after epochs `start_epoch`, ... (1-based),
-    scores it on `val_batches` (the training wrapper's inputs) and saves it with `metadata`.
+    scores it on the LabeledImages `val` as `keras_fer evaluate` would and saves it with `metadata`.
 
     A resumed run (`resume=True`) reads the mean back from averaged.keras and skips the epochs it
     already holds, so an interrupted run ends with the same average as an uninterrupted one.
     """
 
-    def __init__(self, network, out_dir, metadata, start_epoch, val_batches, resume=False):
+    def __init__(self, network, out_dir, metadata, start_epoch, val, resume=False):
         super().__init__()
         if start_epoch < 1:
             raise ValueError(f"average_from_epoch must be 1 or more (0 turns averaging off), got {start_epoch}")
         self.network, self.metadata, self.start_epoch = network, metadata, int(start_epoch)
         self.path = pathlib.Path(out_dir) / AVERAGED
-        self.val_batches, self.resume = val_batches, resume
+        self.val, self.resume = val, resume
 
     def on_train_begin(self, logs=None):
         self.mean, self.count, self.through_epoch = None, 0, 0
         record = self.path.with_suffix(".json")
         if self.resume and self.path.is_file() and record.is_file():
+            advice = f"delete it and {AVERAGED} to start the average afresh"
+            info = read_record(record, advice)
             try:
-                info = json.loads(record.read_text())
                 self.count, self.through_epoch = int(info["averaged_epochs"]), int(info["epoch"])
             except (ValueError, KeyError, TypeError) as error:
-                raise ValueError(f"{record}: not the record of a weight average ({error!r}); delete it and "
-                                 f"{AVERAGED} to start the average afresh") from None
+                raise ValueError(f"{record}: not the record of a weight average ({error!r}); {advice}") from None
             saved = keras.saving.load_model(self.path, compile=False)
             self.mean = [np.asarray(w, "float64") for w in saved.get_weights()]
 
@@ -75,10 +75,4 @@ class WeightAverage(keras.callbacks.Callback):
         logs[LOG_KEY] = accuracy
 
     def _validation_accuracy(self):
-        hits = total = 0
-        for index in range(len(self.val_batches)):
-            faces, labels = self.val_batches[index][:2]
-            predicted = np.argmax(keras.ops.convert_to_numpy(self.model.predict_on_batch(faces)), axis=-1)
-            hits += int(np.sum(predicted == np.argmax(labels, axis=-1)))
-            total += len(predicted)
-        return hits / total
+        return float(np.mean(predict(self.network, self.val).argmax(axis=1) == self.val.hard_labels))

@@ -79,6 +79,12 @@ def test_evaluate_rejects_unmatched_classes(tmp_path, csv_and_model):
     assert "the data's classes ['angry', 'happy', 'sad'] are not among the model's" in result.stderr
     missing = evaluate_cli(str(tmp_path / "nope.keras"), "--dataset", "fer2013", "--data", str(csv_path))
     assert missing.returncode == 2 and "nope.keras: model file not found" in missing.stderr
+    cut_short = tmp_path / "phone.tflite"  # a conversion interrupted while writing the sidecar
+    cut_short.write_bytes(b"not read: the sidecar is read first")
+    (tmp_path / "phone.tflite.json").write_text('{"class_names": ["angry"')
+    result = evaluate_cli(str(cut_short), "--dataset", "fer2013", "--data", str(csv_path))
+    assert result.returncode == 2, result.stderr
+    assert "phone.tflite.json: not readable JSON" in result.stderr and "keras_fer convert" in result.stderr
 
 
 def test_flip_averaging_is_the_mean_of_both_views(csv_and_model):

@@ -390,7 +390,10 @@ def test_weight_average_errors_name_the_problem(tmp_path):
         WeightAverage(None, tmp_path, {}, -1, None)
     (tmp_path / "averaged.keras").write_bytes(b"")  # a resumed run whose record was cut short
     (tmp_path / "averaged.json").write_text('{"epoch": 3')
-    with pytest.raises(ValueError, match=r"averaged\.json: not the record of a weight average .*delete it"):
+    with pytest.raises(ValueError, match=r"averaged\.json: not readable JSON .*delete it and averaged\.keras"):
+        WeightAverage(None, tmp_path, {}, 2, None, resume=True).on_train_begin()
+    (tmp_path / "averaged.json").write_text('{"epoch": 3}')  # readable, but not an average's record
+    with pytest.raises(ValueError, match=r"averaged\.json: not the record of a weight average .*'averaged_epochs'"):
         WeightAverage(None, tmp_path, {}, 2, None, resume=True).on_train_begin()
 
 

@@ -70,7 +70,7 @@ def model_outputs(model, x, batch_size=256):
 def predict_flip_averaged(model, x, batch_size=256):
     """Mean probabilities of model inputs x (N, H, W, C) and their horizontal mirror images: faces
     are near-symmetric, and the two views' errors partly cancel (+1.2 points for the shipped
-    ferplus, +0.25 for fer2013; RESULTS.md) at twice the compute."""
+    ferplus, +1.5 for fer2013; RESULTS.md) at twice the compute."""
     both = np.concatenate([x, x[:, :, ::-1]])
     probabilities = model_outputs(model, both, batch_size)
     return (probabilities[:len(x)] + probabilities[len(x):]) / 2
@@ -103,7 +103,7 @@ def ten_crop_views(faces):
 
 def predict_ten_crop_averaged(model, faces, batch_size=256):
     """Mean probabilities of the ten views of stored faces (N, S, S) uint8. For the shipped models
-    no better than flip at five times its compute (ferplus -0.03 points, fer2013 -0.2: corner crops
+    no better than flip at five times its compute (ferplus -0.03 points, fer2013 -1.2: corner crops
     show a finer scale than training did); the ferplus before it gained +0.7 (RESULTS.md)."""
     size, channels = model.input_shape[1], model.input_shape[3]
     x = np.concatenate([to_model_input(np.ascontiguousarray(view), size, channels) for view in ten_crop_views(faces)])

@@ -11,6 +11,7 @@ import pathlib
 import numpy as np
 
 import keras_fer
+from keras_fer.model_io import read_record
 from keras_fer.models.variants import variant_names
 from keras_fer.training import fit
 
@@ -21,7 +22,7 @@ def run_once(name, builder_arguments, train, val, recipe, out_dir, input_size, s
     """One training run, or its stored summary when it already finished."""
     summary_path = pathlib.Path(out_dir) / "summary.json"
     if summary_path.is_file():
-        return json.loads(summary_path.read_text())
+        return read_record(summary_path, "delete it to train this run again")
     network = keras_fer.build_variant(name, input_size=input_size, classes=len(train.class_names),
                                       **builder_arguments)
     history = fit(network, train, val, recipe, out_dir, seed=seed, **fit_options)

@@ -28,7 +28,7 @@ class FER:
     flip: average each face's probabilities with its mirror image's (test-time augmentation:
     +1.2 points for the shipped ferplus, +1.5 for fer2013; RESULTS.md) at twice the compute.
     ten_crop: average the probabilities of ten crops of each face (centre, corners, mirrored) at
-    ten times the compute: no better than flip for the shipped models (-0.03, -0.2 points).
+    ten times the compute: no better than flip for the shipped models (-0.03, -1.2 points).
     Both are off by default, as the paper evaluates single views.
     """
 

@@ -47,8 +47,7 @@ class Recipe:
 
     @classmethod
     def from_file(cls, path):
-        with open(path) as handle:
-            values = json.load(handle)
+        values = read_record(path, "fix the recipe file (a JSON object of recipe fields)")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

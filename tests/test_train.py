@@ -114,6 +114,10 @@ def test_experiment_ablation_table_and_resume(tmp_path, face_folder):
     again = cli(*args)  # finished runs are not trained again
     assert again.returncode == 0 and (out / "improved" / "summary.json").stat().st_mtime == stamp
     assert (out / "ablation.md").read_text().splitlines() == table
+    (out / "improved" / "summary.json").write_text('{"model": "improved"')  # a summary cut short
+    broken = cli(*args)
+    assert broken.returncode == 2 and "summary.json: not readable JSON" in broken.stderr
+    assert "delete it to train this run again" in broken.stderr
 
 
 def test_experiment_repeat_mean_and_std_of_seeded_runs(tmp_path, face_folder):
@@ -453,4 +457,7 @@ def test_recipe_file_with_an_unknown_field_is_named(tmp_path):
     path = tmp_path / "r.json"
     path.write_text(json.dumps({"learning_rate": 0.1, "learnig_rate": 0.2}))
     with pytest.raises(ValueError, match=r"r\.json: unknown recipe field\(s\) \['learnig_rate'\]"):
+        Recipe.from_file(path)
+    path.write_text('{"learning_rate": 0.1,')  # a recipe cut short
+    with pytest.raises(ValueError, match=r"r\.json: not readable JSON .*fix the recipe file"):
         Recipe.from_file(path)

@@ -25,6 +25,8 @@ def add_parser(commands):
                         "mean of several; keras_fer.distillation)")
     parser.add_argument("--teacher-weight", type=float, default=0.5,
                         help="the teachers' share of each target (default 0.5; 1 = their probabilities only)")
+    parser.add_argument("--teacher-flip", action="store_true",
+                        help="teachers predict each face as the mean of it and its mirror image (as evaluate --flip)")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run in --out from its last completed epoch")
     parser.set_defaults(run=run)
@@ -65,8 +67,9 @@ def run(args):
 
         out.mkdir(parents=True, exist_ok=True)
         print(f"teacher probabilities for {len(train)} training faces from {', '.join(args.teacher)}", flush=True)
-        train = distill(train, args.teacher, args.teacher_weight, out / TEACHER_TARGETS)
-        provenance = {"teachers": [str(teacher) for teacher in args.teacher], "teacher_weight": args.teacher_weight}
+        train = distill(train, args.teacher, args.teacher_weight, out / TEACHER_TARGETS, flip=args.teacher_flip)
+        provenance = {"teachers": [str(teacher) for teacher in args.teacher], "teacher_weight": args.teacher_weight,
+                      "teacher_flip": args.teacher_flip}
     if args.mixed_precision:
         import keras
 

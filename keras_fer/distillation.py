@@ -22,28 +22,30 @@ from keras_fer.data.images import BadInputError
 TEACHER_TARGETS = "teacher_targets.npz"  # in the run folder: a resumed run does not predict again
 
 
-def distill(data, teachers, weight, cache_path=None):
+def distill(data, teachers, weight, cache_path=None, flip=False):
     """LabeledImages `data` with soft labels (1 - weight) * labels + weight * the teachers' mean
     probabilities (hard labels count as one-hot). The teachers' probabilities are kept in
-    `cache_path` and reused while the data and the teacher files are the same."""
+    `cache_path` and reused while the data, the teacher files and `flip` are the same. With `flip`
+    each teacher predicts the mean of a face and its mirror image (`evaluate --flip`): a teacher
+    that gains from mirror averaging passes that gain on as targets."""
     if not 0 <= weight <= 1:
         raise ValueError(f"the teacher weight must be between 0 and 1, got {weight}")
-    probabilities = teacher_probabilities(data, teachers, cache_path)
+    probabilities = teacher_probabilities(data, teachers, cache_path, flip)
     labels = data.labels if data.soft else np.eye(len(data.class_names), dtype=np.float32)[data.labels]
     return dataclasses.replace(data, labels=((1 - weight) * labels + weight * probabilities).astype(np.float32))
 
 
-def teacher_probabilities(data, teachers, cache_path=None):
+def teacher_probabilities(data, teachers, cache_path=None, flip=False):
     """(N, classes) mean probabilities of the teacher models for `data`'s faces, columns in the
-    data's class order."""
+    data's class order (with `flip`, each the mean over the face and its mirror image)."""
     from keras_fer.model_io import resolve_model_path
 
-    key = _cache_key(data, [resolve_model_path(teacher) for teacher in teachers])
+    key = _cache_key(data, [resolve_model_path(teacher) for teacher in teachers], flip)
     if cache_path and pathlib.Path(cache_path).is_file():
         with np.load(cache_path, allow_pickle=False) as cached:
             if str(cached["key"]) == key:
                 return cached["probabilities"]
-    probabilities = np.mean([_predict_in_data_order(teacher, data) for teacher in teachers], axis=0)
+    probabilities = np.mean([_predict_in_data_order(teacher, data, flip) for teacher in teachers], axis=0)
     if cache_path:
         temporary = pathlib.Path(cache_path).with_suffix(".partial.npz")
         np.savez(temporary, key=np.array(key), probabilities=probabilities)
@@ -51,7 +53,7 @@ def teacher_probabilities(data, teachers, cache_path=None):
     return probabilities
 
 
-def _predict_in_data_order(teacher, data):
+def _predict_in_data_order(teacher, data, flip=False):
     from keras_fer.evaluation import predict
     from keras_fer.model_io import load_model
 
@@ -65,12 +67,12 @@ def _predict_in_data_order(teacher, data):
         raise BadInputError(f"teacher {teacher}: trained on faces with equalize={equalize}, but the training "
                             f"data has equalize={data.preprocessing.get('equalize')}")
     order = [classes.index(name) for name in data.class_names]
-    return predict(model, data)[:, order]
+    return predict(model, data, flip=flip)[:, order]
 
 
-def _cache_key(data, teacher_files):
-    """The data's fingerprint and the teachers' file contents: a changed teacher predicts anew."""
-    digest = hashlib.sha256(data.fingerprint().encode())
+def _cache_key(data, teacher_files, flip=False):
+    """The data's fingerprint, the teachers' file contents and `flip`: a changed teacher predicts anew."""
+    digest = hashlib.sha256(data.fingerprint().encode() + (b"|flip" if flip else b""))
     for path in teacher_files:
         if not pathlib.Path(path).is_file():
             raise FileNotFoundError(f"teacher {path}: model file not found")

@@ -45,6 +45,30 @@ def test_targets_blend_one_hot_labels_with_the_teachers_probabilities(tmp_path, 
         distillation.distill(faces.subset(range(10)), ["fer2013"], 0.3, cache)
 
 
+def test_a_mirror_averaging_teacher_gives_the_mean_of_both_views(tmp_path, face_folder, monkeypatch):
+    faces = load_dataset("folder", face_folder)["all"]
+    teacher, metadata = load_model(pretrained_file("fer2013"))
+    columns = [metadata["class_names"].index(name) for name in faces.class_names]
+    x = to_model_input(faces.images, 96, 3)
+    views = [teacher.predict(view, verbose=0)[:, columns] for view in (x, x[:, :, ::-1])]
+    assert np.abs(views[0] - views[1]).max() > 0.05  # the mirror image is another view for this model
+
+    cache = tmp_path / "targets.npz"
+    plain = distillation.distill(faces, ["fer2013"], 1.0, cache)
+    np.testing.assert_allclose(plain.labels, views[0], atol=1e-5)
+    mirrored = distillation.distill(faces, ["fer2013"], 1.0, cache, flip=True)  # not the plain cache
+    np.testing.assert_allclose(mirrored.labels, (views[0] + views[1]) / 2, atol=1e-5)
+
+    def no_prediction(*args):
+        raise AssertionError("predicted again")
+
+    monkeypatch.setattr(distillation, "_predict_in_data_order", no_prediction)
+    np.testing.assert_allclose(distillation.distill(faces, ["fer2013"], 1.0, cache, flip=True).labels,
+                               mirrored.labels)
+    with pytest.raises(AssertionError, match="predicted again"):  # the cache holds the mirrored targets
+        distillation.distill(faces, ["fer2013"], 1.0, cache)
+
+
 def test_a_teacher_for_other_classes_or_a_missing_one_is_named(tmp_path, face_folder):
     faces = load_dataset("folder", face_folder)["all"]
     with pytest.raises(BadInputError, match=r"teacher ferplus: a model for 8 classes .*contempt.* has 7"):
@@ -58,10 +82,10 @@ def test_a_teacher_for_other_classes_or_a_missing_one_is_named(tmp_path, face_fo
 def test_train_with_a_teacher_records_it(tmp_path, face_folder):
     out = tmp_path / "run"
     result = run_cli("train", "--dataset", "folder", "--data", face_folder, "--input-size", "32", "--epochs", "1",
-                     "--batch-size", "8", "--recipe", "strong", "--teacher", "fer2013", "--teacher-weight", "0.4",
+                     "--batch-size", "8", "--recipe", "strong", "--teacher", "fer2013", "--teacher-weight", "0.4", "--teacher-flip",
                      "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "teacher probabilities for" in result.stdout and (out / distillation.TEACHER_TARGETS).is_file()
     _, metadata = load_model(out / "best.keras")
-    assert metadata["teachers"] == ["fer2013"] and metadata["teacher_weight"] == 0.4
+    assert metadata["teachers"] == ["fer2013"] and metadata["teacher_weight"] == 0.4 and metadata["teacher_flip"]
     assert json.loads((out / "config.json").read_text())["teachers"] == ["fer2013"]

@@ -8,6 +8,8 @@ label does not; several teachers distilled into one network can keep part of the
 at one network's inference cost (`benchmarks/prediction_ensemble.py` measures that gain). Teachers
 that make the student's own errors teach them: on FER2013, stages 9 and 10 (ensemble +0.14 points)
 as teachers of stage 9's command ended 1.08 points under it (RESULTS.md, stage 11).
+Stage 13 taught by its own mirror-averaged probabilities (`--teacher-flip`, stage 14) kept +0.78
+of its +1.5-point mirror gain and none of it moved into the single view.
 `keras_fer train --teacher MODEL [--teacher MODEL ...] --teacher-weight W`.
 """
 

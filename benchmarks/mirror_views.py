@@ -11,13 +11,13 @@ post-hoc fixes carry over to faces they were not fitted on:
 """
 
 import argparse
+import dataclasses
 
 import numpy as np
 
 from split_arguments import accuracy, add_split_arguments, load_split  # also puts the repository on sys.path
 
-from keras_fer.data.pipeline import to_model_input
-from keras_fer.evaluation import model_outputs
+from keras_fer.evaluation import predict
 from keras_fer.model_io import load_model
 
 BIAS_GRID = np.linspace(-1, 1, 41)
@@ -59,8 +59,9 @@ def main():
 
     model, metadata = load_model(args.model)
     data = load_split(metadata, args.dataset, args.data, args.split)
-    x = to_model_input(data.images, model.input_shape[1], model.input_shape[-1])
-    single, mirror = model_outputs(model, x), model_outputs(model, x[:, :, ::-1])
+    # The mirror image of the stored faces, predicted as any face is (as test_time_augmentation.py does).
+    mirrored = dataclasses.replace(data, images=np.ascontiguousarray(data.images[:, :, ::-1]))
+    single, mirror = predict(model, data), predict(model, mirrored)
     both = (single + mirror) / 2
     print(f"{args.model} on {args.split} ({len(data)} faces): single view {accuracy(single, data):.4f}, "
           f"mirror image {accuracy(mirror, data):.4f}, their mean {accuracy(both, data):.4f}; the views' top "

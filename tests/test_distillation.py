@@ -82,8 +82,8 @@ def test_a_teacher_for_other_classes_or_a_missing_one_is_named(tmp_path, face_fo
 def test_train_with_a_teacher_records_it(tmp_path, face_folder):
     out = tmp_path / "run"
     result = run_cli("train", "--dataset", "folder", "--data", face_folder, "--input-size", "32", "--epochs", "1",
-                     "--batch-size", "8", "--recipe", "strong", "--teacher", "fer2013", "--teacher-weight", "0.4", "--teacher-flip",
-                     "--out", out)
+                     "--batch-size", "8", "--recipe", "strong", "--teacher", "fer2013", "--teacher-weight", "0.4",
+                     "--teacher-flip", "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "teacher probabilities for" in result.stdout and (out / distillation.TEACHER_TARGETS).is_file()
     _, metadata = load_model(out / "best.keras")

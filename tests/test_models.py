@@ -76,14 +76,16 @@ def test_variant_structure():
 
 
 def test_implementations_agree():
-    x = np.random.default_rng(5).uniform(0, 255, (2, 64, 64, 3)).astype("float32")
+    # At 48 the dilated shortcuts meet odd maps (3x3), so the polyphase path's edge padding is used
+    # (at 64 every map is even); 48 also reuses the JAX rerun's compiled shapes of the tests below.
+    x = np.random.default_rng(5).uniform(0, 255, (2, 48, 48, 3)).astype("float32")
     keras.utils.set_random_seed(3)
-    native = keras_fer.build_variant("improved", input_size=64, zero_init_last_norm=False)
-    polyphase = keras_fer.build_variant("improved", input_size=64, zero_init_last_norm=False,
+    native = keras_fer.build_variant("improved", input_size=48, zero_init_last_norm=False)
+    polyphase = keras_fer.build_variant("improved", input_size=48, zero_init_last_norm=False,
                                         implementation="polyphase")
     polyphase.set_weights(native.get_weights())
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(polyphase(x)), keras.ops.convert_to_numpy(native(x)),
-                               atol=1e-5)
+    # predict_on_batch: one compiled graph per model, where eager calls on JAX compile op by op
+    np.testing.assert_allclose(polyphase.predict_on_batch(x), native.predict_on_batch(x), atol=1e-5)
 
 
 def test_switches_are_builder_arguments():
@@ -143,7 +145,7 @@ def test_mixed_precision_builds_and_predicts():
     try:
         model = keras_fer.build_variant("improved", input_size=48, classes=7)
         x = np.random.default_rng(6).uniform(0, 255, (2, 48, 48, 3)).astype("float32")
-        out = keras.ops.convert_to_numpy(model(x, training=False))
+        out = model.predict_on_batch(x)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     assert model.get_layer("block15_simam").compute_dtype == "float16"

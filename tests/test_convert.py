@@ -17,11 +17,12 @@ from keras_fer.model_io import load_model
 
 SAMPLES = 500
 # none and float16 must reach the TFLite issue's thresholds on the shipped fer2013 model (measured
-# on these faces: 100 / 100 %). Its dynamic and int8 files do not: 98.0 % < 99 % and 88.6 % < 97 %
-# (BENCHMARKS.md; the model has many near-tie predictions, and rounding spread over the whole
-# network flips them; on these faces the dynamic file is 0.8 points and int8 2.2 under Keras' 64.4 %).
-# Pinned with a margin for the 500-face sample, so they cannot get worse unseen.
-AGREEMENT_MEASURED = {"dynamic": 0.980, "int8": 0.886}
+# on these faces: 100 / 100 %). Its dynamic file reaches 99.0 %, exactly the threshold, and int8
+# does not: 89.2 % < 97 % (BENCHMARKS.md; the model has many near-tie predictions, and rounding
+# spread over the whole network flips them; on these faces the dynamic file is 0.6 points and int8
+# 1.8 under Keras' 63.8 %). Pinned with a margin for the 500-face sample (a rounding difference on
+# another CPU flips a near-tie), so they cannot get worse unseen.
+AGREEMENT_MEASURED = {"dynamic": 0.990, "int8": 0.892}
 AGREEMENT_MARGIN = {"dynamic": 0.008, "int8": 0.03}
 
 
@@ -53,7 +54,7 @@ def test_every_mode_agrees_with_keras_on_real_faces(mode, model, real_inputs, co
     min_agreement = AGREEMENT_MEASURED[mode] - AGREEMENT_MARGIN[mode] if mode in AGREEMENT_MEASURED else None
     assert result["agreement"] >= required_agreement(mode, min_agreement), result
     check(result, mode, converted[mode], min_agreement)  # the command's own check passes too
-    # measured: none 0, float16 0, dynamic 0.8, int8 2.2 (stage 9's int8: 1.0, stage 4's: 2.6)
+    # measured: none 0, float16 0, dynamic 0.6, int8 1.8 (stage 13's int8: 2.2, stage 9's: 1.0)
     assert abs(result["tflite_accuracy"] - result["keras_accuracy"]) <= (0.035 if mode == "int8" else 0.01), result
     assert not any(name.startswith("Flex") for name in tflite.op_names())  # stock LiteRT runs it
     # Float files carry the GroupNorm layer's own formulation (1.4-1.7x faster in LiteRT), int8

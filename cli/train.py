@@ -84,8 +84,20 @@ def run(args):
             print(initialise_from(network, args.init_from))
         print(f"{args.model} on {args.dataset}: {len(train)} train / {len(val)} validation images, "
               f"{len(train.class_names)} classes, recipe {args.recipe}, strategy {args.strategy}", flush=True)
-        history = fit(network, train, val, recipe, out, seed=args.seed, time_budget=args.time_budget,
-                      dataset=args.dataset, split=args.split, verbose=2, provenance=provenance)
-    best = max(history.history.get("val_accuracy", [float("nan")]))
-    print(f"best validation accuracy {best:.4f}; model: {out / 'best.keras'}")
+        fit(network, train, val, recipe, out, seed=args.seed, time_budget=args.time_budget,
+            dataset=args.dataset, split=args.split, verbose=2, provenance=provenance)
+    print(best_summary(out))
     return 0
+
+
+def best_summary(out):
+    """The run's best epoch, from best.json: after a --resume, the epochs this process trained may
+    all score under the best.keras of an earlier leg (this line used to report their best)."""
+    from keras_fer.model_io import read_record
+
+    record_path = out / "best.json"
+    if not record_path.is_file():  # no epoch had a validation score (a NaN loss): no best.keras
+        return f"no validation accuracy; model: {out / 'last.keras'}"
+    record = read_record(record_path, "best.keras's record")
+    return (f"best validation accuracy {record['val_accuracy']:.4f} (epoch {record['epoch']}); "
+            f"model: {out / 'best.keras'}")

@@ -91,11 +91,16 @@ def test_killed_run_resumes_from_last_completed_epoch(tmp_path, face_folder):
     done_before = [int(r["epoch"]) for r in csv.DictReader(open(history))]
     assert done_before and done_before[-1] < 3, "the run finished before it could be killed"
     assert (out / "last.keras").is_file() and (out / "backup").is_dir()
+    record = json.loads((out / "best.json").read_text())
+    record["val_accuracy"] = 2.0  # as if an epoch before the kill were unbeatable
+    (out / "best.json").write_text(json.dumps(record))
 
     result = cli(*args[3:], "--resume")  # args[3:]: the command line after `python -m keras_fer`
     assert result.returncode == 0, result.stderr[-3000:]
     epochs = [int(r["epoch"]) for r in csv.DictReader(open(history))]
     assert epochs == [0, 1, 2, 3], epochs  # nothing trained twice, nothing lost
+    # The summary names the run's best model, not the best of the epochs since the restart.
+    assert f"best validation accuracy 2.0000 (epoch {record['epoch']}); model: {out / 'best.keras'}" in result.stdout
 
 
 def test_experiment_ablation_table_and_resume(tmp_path, face_folder):

@@ -45,6 +45,14 @@ def read_record(path, advice):
         raise ValueError(f"{path}: not readable JSON ({error}); {advice}") from None
 
 
+def write_record(path, record):
+    """Write a JSON record atomically: a run stopped mid-write keeps the previous one."""
+    path = pathlib.Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.replace(path)
+
+
 def tflite_metadata_path(path):
     path = pathlib.Path(path)
     return path.with_name(path.name + ".json")

@@ -19,10 +19,11 @@ import numpy as np
 
 from keras_fer.data.pipeline import ArrayBatches, with_input_layers
 from keras_fer.data.splits import write_split_record
-from keras_fer.model_io import read_record, save_model
+from keras_fer.model_io import read_record, save_model, write_record
 from keras_fer.weight_averaging import WeightAverage
 
 SCHEDULE_STATE = "schedule.json"  # EpochSchedule's plan, read back by a resumed run
+RANDOM_STATE = "random_state.json"  # RandomStreams' record, read back by a resumed run
 
 
 @dataclasses.dataclass
@@ -178,9 +179,43 @@ class EpochSchedule(keras.callbacks.Callback):
         if self.state_path:
             state = {"time_budget": self.time_budget, "trained_seconds": elapsed,
                      "timed_epochs": self.timed_epochs, "total_epochs": self.total_epochs}
-            tmp = self.state_path.with_name(self.state_path.name + ".tmp")
-            tmp.write_text(json.dumps(state, indent=2))
-            tmp.replace(self.state_path)
+            write_record(self.state_path, state)
+
+
+class RandomStreams(keras.callbacks.Callback):
+    """Records after every epoch where the run's random streams stand: the epochs done (which
+    place the shuffled order) and the seed states of the augmentation and dropout layers, which
+    BackupAndRestore's weights file leaves out. Without them every resumed run repeated its first
+    epochs' batches and augmentations exactly (a jump in training accuracy at each restart)."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = pathlib.Path(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        write_record(self.path, {"epochs_done": epoch + 1,
+                                 "seed_states": [np.asarray(v).tolist() for v in seed_states(self.model)]})
+
+
+def seed_states(model):
+    """The state variables of `model`'s seed generators (random augmentation, dropout)."""
+    return [v for v in model.non_trainable_variables if v.path.endswith("seed_generator_state")]
+
+
+def restore_random_streams(model, path):
+    """Epochs done per `path` (RandomStreams' record; 0 where there is none, as for a run begun
+    before it existed), after setting `model`'s seed states to the recorded ones."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        return 0
+    record = read_record(path, "delete it to resume with fresh random streams")
+    variables = seed_states(model)
+    if len(variables) != len(record["seed_states"]):
+        raise ValueError(f"{path}: {len(record['seed_states'])} seed states recorded, the model has "
+                         f"{len(variables)}; resume with the run's own --model and --recipe")
+    for variable, value in zip(variables, record["seed_states"]):
+        variable.assign(np.asarray(value, dtype=variable.dtype))
+    return int(record["epochs_done"])
 
 
 class SaveNetwork(keras.callbacks.Callback):
@@ -214,10 +249,12 @@ def fit(network, train, val, recipe, out_dir, *, stored_size=None, seed=0, time_
     out_dir.mkdir(parents=True, exist_ok=True)
     stored_size = stored_size or train.images.shape[1]
     keras.utils.set_random_seed(seed)
-    train_batches = ArrayBatches(train, recipe.batch_size, shuffle=True, seed=seed, drop_remainder=True,
-                                 sample_weights=_weights(train, recipe))
-    val_batches = ArrayBatches(val, 256)
     wrapper = compile_for_training(with_input_layers(network, stored_size, recipe.augment, seed), recipe)
+    resuming = (out_dir / "backup").is_dir()  # BackupAndRestore's folder: an interrupted run
+    epochs_done = restore_random_streams(wrapper, out_dir / RANDOM_STATE) if resuming else 0
+    train_batches = ArrayBatches(train, recipe.batch_size, shuffle=True, seed=seed, drop_remainder=True,
+                                 sample_weights=_weights(train, recipe), start_epoch=epochs_done)
+    val_batches = ArrayBatches(val, 256)
     metadata = {
         "class_names": list(train.class_names),
         "preprocessing": {**train.preprocessing, "stored_size": stored_size, "input_size": network.input_shape[1],
@@ -227,15 +264,16 @@ def fit(network, train, val, recipe, out_dir, *, stored_size=None, seed=0, time_
     }
     config = {**metadata, "model": network.name, "split": split, "seed": seed, "n_train": len(train),
               "n_val": len(val), "stored_size": stored_size, "time_budget": time_budget}
-    resuming = (out_dir / "backup").is_dir()  # BackupAndRestore's folder: an interrupted run
-    if not resuming:
-        (out_dir / SCHEDULE_STATE).unlink(missing_ok=True)  # a finished run's plan is not this run's
+    if not resuming:  # a finished run's plan and random streams are not this run's
+        (out_dir / SCHEDULE_STATE).unlink(missing_ok=True)
+        (out_dir / RANDOM_STATE).unlink(missing_ok=True)
     (out_dir / "config.json").write_text(json.dumps(config, indent=2))
     write_split_record(out_dir / "splits.json", train, val, dataset, split, seed)
     callbacks = [
         # First: it adds the rate to the logs the others write.
         EpochSchedule(recipe, time_budget, out_dir / SCHEDULE_STATE),
         keras.callbacks.BackupAndRestore(str(out_dir / "backup")),
+        RandomStreams(out_dir / RANDOM_STATE),  # next to the backup: the two describe the same epoch
         keras.callbacks.TerminateOnNaN(),
         SaveNetwork(network, out_dir, metadata, best=best_so_far(out_dir) if resuming else -math.inf),
         # After SaveNetwork (its records get no NaN for epochs before averaging), before CSVLogger.
@@ -247,8 +285,10 @@ def fit(network, train, val, recipe, out_dir, *, stored_size=None, seed=0, time_
     ]
     if keras.backend.backend() == "tensorflow":
         callbacks.append(keras.callbacks.TensorBoard(str(out_dir / "tensorboard")))
+    # shuffle=False: ArrayBatches shuffles the faces itself. Keras' own shuffle of the batches'
+    # order draws from NumPy's global state, which a resumed process would restart.
     history = wrapper.fit(train_batches, validation_data=val_batches, epochs=recipe.epochs,
-                          callbacks=callbacks, verbose=verbose)
+                          callbacks=callbacks, verbose=verbose, shuffle=False)
     from keras_fer.evaluation import plot_history
 
     plot_history(out_dir / "history.csv", out_dir / "curves.png")

@@ -332,6 +332,47 @@ def test_fit_resumes_the_plan_and_the_best_model_after_a_crash(monkeypatch, tmp_
     assert json.loads((out / "last.json").read_text())["epoch"] == 3
 
 
+def test_resumed_run_trains_on_the_batches_an_uninterrupted_run_would(tmp_path, face_folder):
+    """A run that crashes after epoch 0 and is resumed ends with the weights of the same run
+    uninterrupted: its second epoch gets the second shuffled order and fresh augmentations and
+    dropout masks. Before RandomStreams it replayed epoch 0's order and random draws."""
+    import keras
+
+    from keras_fer import training
+    from keras_fer.data import load_dataset
+
+    class Crash(Exception):
+        pass
+
+    class CrashAfterFirstEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise Crash()
+
+    faces = load_dataset("folder", face_folder)["all"]
+    val = faces.subset(np.arange(0, len(faces), 4))
+    recipe = Recipe(batch_size=16, epochs=2, learning_rate=1e-2, augment="standard")
+
+    def network():
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((32, 32, 3))
+        features = keras.layers.Conv2D(8, 3, strides=2)(keras.layers.Rescaling(1 / 255)(inputs))
+        features = keras.layers.Dropout(0.5)(keras.layers.GlobalAveragePooling2D()(features))
+        return keras.Model(inputs, keras.layers.Dense(len(faces.class_names), activation="softmax")(features))
+
+    uninterrupted = network()
+    training.fit(uninterrupted, faces, val, recipe, tmp_path / "once", seed=3)
+    with pytest.raises(Crash):
+        training.fit(network(), faces, val, recipe, tmp_path / "twice", seed=3,
+                     extra_callbacks=[CrashAfterFirstEpoch()])
+    record = json.loads((tmp_path / "twice" / training.RANDOM_STATE).read_text())
+    assert record["epochs_done"] == 1 and len(record["seed_states"]) == 5  # 4 augmentations + dropout
+    resumed = network()
+    training.fit(resumed, faces, val, recipe, tmp_path / "twice", seed=3)
+    assert [int(r["epoch"]) for r in csv.DictReader(open(tmp_path / "twice" / "history.csv"))] == [0, 1]
+    for after_resume, straight in zip(resumed.get_weights(), uninterrupted.get_weights()):
+        np.testing.assert_allclose(after_resume, straight, rtol=1e-5, atol=1e-6)
+
+
 def _small_network(classes):
     """A small stand-in for the wiring tests: what they check does not depend on the architecture."""
     import keras

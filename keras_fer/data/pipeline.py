@@ -137,7 +137,7 @@ class ArrayBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, data, batch_size=32, shuffle=False, seed=0, one_hot=True, sample_weights=None,
-                 drop_remainder=False, **kwargs):
+                 drop_remainder=False, start_epoch=0, **kwargs):
         super().__init__(**kwargs)
         self.images = data.images[..., None]
         self.targets = one_hot_labels(data) if one_hot else data.labels
@@ -148,6 +148,10 @@ class ArrayBatches(keras.utils.PyDataset):
         self.rng = np.random.default_rng(seed)
         self.order = np.arange(len(self.images))
         if shuffle:
+            # A resumed run (`start_epoch` epochs done) draws the orders it has used and goes on
+            # with the one an uninterrupted run would use next, instead of repeating epoch 1's.
+            for _ in range(start_epoch):
+                self.rng.permutation(len(self.images))
             self.on_epoch_end()
 
     def __len__(self):

@@ -93,11 +93,10 @@ def run(args):
 def best_summary(out):
     """The run's best epoch, from best.json: after a --resume, the epochs this process trained may
     all score under the best.keras of an earlier leg (this line used to report their best)."""
-    from keras_fer.model_io import read_record
+    from keras_fer.training import best_record
 
-    record_path = out / "best.json"
-    if not record_path.is_file():  # no epoch had a validation score (a NaN loss): no best.keras
+    record = best_record(out)
+    if not record:  # no epoch had a validation score (a NaN loss): no best.keras
         return f"no validation accuracy; model: {out / 'last.keras'}"
-    record = read_record(record_path, "best.keras's record")
     return (f"best validation accuracy {record['val_accuracy']:.4f} (epoch {record['epoch']}); "
             f"model: {out / 'best.keras'}")

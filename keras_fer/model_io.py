@@ -21,7 +21,7 @@ def save_model(model, path, metadata):
     with zipfile.ZipFile(tmp, "a") as archive:
         archive.writestr(METADATA_ENTRY, json.dumps(metadata))
     tmp.replace(path)  # atomic: an interrupted save never leaves a half-written model
-    path.with_suffix(".json").write_text(json.dumps(metadata, indent=2))
+    write_record(path.with_suffix(".json"), metadata)
 
 
 def read_metadata(path):

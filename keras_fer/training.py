@@ -186,7 +186,7 @@ class RandomStreams(keras.callbacks.Callback):
     """Records after every epoch where the run's random streams stand: the epochs done (which
     place the shuffled order) and the seed states of the augmentation and dropout layers, which
     BackupAndRestore's weights file leaves out. Without them every resumed run repeated its first
-    epochs' batches and augmentations exactly (a jump in training accuracy at each restart)."""
+    epochs' batches and augmentations exactly (training accuracy jumped at a restart)."""
 
     def __init__(self, path):
         super().__init__()
@@ -295,13 +295,17 @@ def fit(network, train, val, recipe, out_dir, *, stored_size=None, seed=0, time_
     return history
 
 
-def best_so_far(out_dir, monitor="val_accuracy"):
-    """The monitored score of the run's best.keras (from best.json), or -inf where there is none."""
+def best_record(out_dir):
+    """The record of the run's best.keras (best.json: its epoch and scores), or {} where there is none."""
     path = pathlib.Path(out_dir) / "best.json"
     if not path.is_file():
-        return -math.inf
-    return float(read_record(path, "best.keras's record; delete it to let the next epoch replace it").get(
-        monitor, -math.inf))
+        return {}
+    return read_record(path, "best.keras's record; delete it to let the next epoch replace it")
+
+
+def best_so_far(out_dir, monitor="val_accuracy"):
+    """The monitored score of the run's best.keras (from best.json), or -inf where there is none."""
+    return float(best_record(out_dir).get(monitor, -math.inf))
 
 
 def _weights(data, recipe):

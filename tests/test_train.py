@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 
@@ -294,17 +295,8 @@ def test_fit_resumes_the_plan_and_the_best_model_after_a_crash(monkeypatch, tmp_
     import itertools
     import types
 
-    import keras
-
     from keras_fer import training
     from keras_fer.data import load_dataset
-
-    class Crash(Exception):
-        pass
-
-    class CrashAfterFirstEpoch(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):  # after the backup, checkpoints and history.csv
-            raise Crash()
 
     ticks = itertools.count(1)
     monkeypatch.setattr(training, "time", types.SimpleNamespace(time=lambda: 100.0 * next(ticks)))
@@ -336,17 +328,8 @@ def test_resumed_run_trains_on_the_batches_an_uninterrupted_run_would(tmp_path, 
     """A run that crashes after epoch 0 and is resumed ends with the weights of the same run
     uninterrupted: its second epoch gets the second shuffled order and fresh augmentations and
     dropout masks. Before RandomStreams it replayed epoch 0's order and random draws."""
-    import keras
-
     from keras_fer import training
     from keras_fer.data import load_dataset
-
-    class Crash(Exception):
-        pass
-
-    class CrashAfterFirstEpoch(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            raise Crash()
 
     faces = load_dataset("folder", face_folder)["all"]
     val = faces.subset(np.arange(0, len(faces), 4))
@@ -371,6 +354,17 @@ def test_resumed_run_trains_on_the_batches_an_uninterrupted_run_would(tmp_path, 
     assert [int(r["epoch"]) for r in csv.DictReader(open(tmp_path / "twice" / "history.csv"))] == [0, 1]
     for after_resume, straight in zip(resumed.get_weights(), uninterrupted.get_weights()):
         np.testing.assert_allclose(after_resume, straight, rtol=1e-5, atol=1e-6)
+
+
+class Crash(Exception):
+    pass
+
+
+class CrashAfterFirstEpoch(keras.callbacks.Callback):
+    """Raises at its first epoch's end: after the backup, checkpoints and history.csv are written."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        raise Crash()
 
 
 def _small_network(classes):

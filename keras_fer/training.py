@@ -3,8 +3,9 @@
 A run directory gets: config.json, splits.json, history.csv, curves.png (loss and accuracy per
 epoch), tensorboard/ (TensorFlow backend), best.keras / last.keras (the network alone, with its
 class names and preprocessing), backup/ (BackupAndRestore: a killed run started
-again with the same command continues from its last completed epoch), schedule.json (the time
-budget's plan, so that a resumed run keeps it), averaged.keras (with the recipe's
+again, `train ... --resume`, continues from its last completed epoch), schedule.json (the time
+budget's plan, so that a resumed run keeps it), random_state.json (the data order and seed states
+after each epoch, so that it keeps its random streams too), averaged.keras (with the recipe's
 average_from_epoch: the mean of the weights after each epoch from then on).
 """
 

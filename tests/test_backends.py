@@ -39,16 +39,18 @@ def test_layers_and_builder_on_backend(other):
 
 def test_fit_callbacks_on_jax():
     """fit's own callbacks on JAX, whose trainer holds the weights outside the model during an epoch:
-    the resume of the schedule and best model, and weight averaging (which scores the mean with
+    the resume of the schedule and best model, the resume of the random streams (data order and seed
+    generator states), and weight averaging (which scores the mean with
     predict_on_batch between epochs and must hand training its own weights back)."""
     if keras.backend.backend() != "tensorflow":
         pytest.skip("the backend matrix is driven from the TensorFlow run")
     if not backend_available("jax"):
         pytest.fail("jax is a pinned dependency (requirements.txt) and must be installed")
-    select = "weight_average_is_the_mean or resumes_the_plan_and_the_best_model"
+    select = ("weight_average_is_the_mean or resumes_the_plan_and_the_best_model"
+              " or trains_on_the_batches_an_uninterrupted_run_would")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", "-k", select, "tests/test_train.py"],
         cwd=ROOT, env={**os.environ, "KERAS_BACKEND": "jax"}, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
-    assert "2 passed" in result.stdout
+    assert "3 passed" in result.stdout

@@ -103,9 +103,9 @@ def ten_crop_views(faces):
 
 def predict_ten_crop_averaged(model, faces, batch_size=256):
     """Mean probabilities of the ten views of stored faces (N, S, S) uint8. For the shipped models
-    no better than flip at five times its compute (ferplus -0.03 points, fer2013 -0.05; fer2013's
-    stage 13 lost 1.2: corner crops show a finer scale than training did); the ferplus before it
-    gained +0.7 (RESULTS.md)."""
+    about as good as flip at five times its compute (ferplus +0.12 points, fer2013 -0.05; fer2013's
+    stage 13 lost 1.2: corner crops show a finer scale than training did); ferplus stage 5 gained
+    +0.7 (RESULTS.md)."""
     size, channels = model.input_shape[1], model.input_shape[3]
     x = np.concatenate([to_model_input(np.ascontiguousarray(view), size, channels) for view in ten_crop_views(faces)])
     probabilities = model_outputs(model, x, batch_size)

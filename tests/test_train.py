@@ -192,8 +192,6 @@ def _fake_model():
     """What EpochSchedule touches of a model: stop_training and the optimizer's rate variable."""
     import types
 
-    import keras
-
     return types.SimpleNamespace(stop_training=False,
                                  optimizer=types.SimpleNamespace(learning_rate=keras.Variable(1.0)))
 
@@ -267,7 +265,6 @@ def test_resumed_run_keeps_the_time_budget_plan(monkeypatch, tmp_path):
 def test_resumed_run_keeps_its_best_model(tmp_path):
     """SaveNetwork given the run's best so far (fit does that on --resume) must not let a worse
     epoch replace best.keras: before, every resumed run's first epoch did."""
-    import keras
 
     from keras_fer.training import SaveNetwork, best_so_far
 
@@ -369,7 +366,6 @@ class CrashAfterFirstEpoch(keras.callbacks.Callback):
 
 def _small_network(classes):
     """A small stand-in for the wiring tests: what they check does not depend on the architecture."""
-    import keras
 
     keras.utils.set_random_seed(0)
     inputs = keras.Input((32, 32, 3))
@@ -384,7 +380,6 @@ def test_weight_average_is_the_mean_of_the_epochs_weights_across_a_resume(tmp_pa
     """average_from_epoch=2 over 4 epochs, the run crashing after epoch 2 and fitted again:
     averaged.keras holds the mean of the weights after epochs 2, 3 and 4, and its recorded
     validation accuracy is what the saved file scores."""
-    import keras
 
     from keras_fer import evaluation, training
     from keras_fer.data import load_dataset

@@ -69,8 +69,8 @@ def model_outputs(model, x, batch_size=256):
 
 def predict_flip_averaged(model, x, batch_size=256):
     """Mean probabilities of model inputs x (N, H, W, C) and their horizontal mirror images: faces
-    are near-symmetric, and the two views' errors partly cancel (+0.8 points for the shipped
-    ferplus, +1.3 for fer2013; RESULTS.md) at twice the compute."""
+    are near-symmetric, and the two views' errors partly cancel (about a point for the shipped
+    models: RESULTS.md's test-time augmentation table) at twice the compute."""
     both = np.concatenate([x, x[:, :, ::-1]])
     probabilities = model_outputs(model, both, batch_size)
     return (probabilities[:len(x)] + probabilities[len(x):]) / 2
@@ -103,9 +103,9 @@ def ten_crop_views(faces):
 
 def predict_ten_crop_averaged(model, faces, batch_size=256):
     """Mean probabilities of the ten views of stored faces (N, S, S) uint8. For the shipped models
-    about as good as flip at five times its compute (ferplus the same, fer2013 -0.05; fer2013's
-    stage 13 lost 1.2: corner crops show a finer scale than training did); ferplus stage 5 gained
-    +0.7 (RESULTS.md)."""
+    about as good as flip at five times its compute; whether it beats flip depends on the training
+    (corner crops show a finer scale than training did unless it used random erasing; per model
+    in RESULTS.md's test-time augmentation table)."""
     size, channels = model.input_shape[1], model.input_shape[3]
     x = np.concatenate([to_model_input(np.ascontiguousarray(view), size, channels) for view in ten_crop_views(faces)])
     probabilities = model_outputs(model, x, batch_size)

@@ -26,10 +26,10 @@ class FER:
     margin: how much to enlarge the detected square before cropping (0: the cascade's box,
     which frames a face as FER2013's crops do — measured in benchmarks/face_detection.py).
     flip: average each face's probabilities with its mirror image's (test-time augmentation:
-    +0.8 points for the shipped ferplus, +1.3 for fer2013; RESULTS.md) at twice the compute.
+    about a point for the shipped models) at twice the compute.
     ten_crop: average the probabilities of ten crops of each face (centre, corners, mirrored) at
-    ten times the compute: about as good as flip for the shipped models (ferplus the same as
-    flip, fer2013 0.05 points under it).
+    ten times the compute: about as good as flip for the shipped models.
+    The gains per model are in README.md and RESULTS.md's test-time augmentation table.
     Both are off by default, as the paper evaluates single views.
     """
 

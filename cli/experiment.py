@@ -1,8 +1,6 @@
 """`keras_fer experiment ablation|repeat`: the paper's Table 4 and Table 3 as commands."""
 
-import pathlib
-
-from keras_fer.cli.data_args import add_data_arguments, load_train_val
+from keras_fer.cli.data_args import add_data_arguments, load_train_val, run_folder
 
 
 def add_parser(commands):
@@ -24,7 +22,7 @@ def add_parser(commands):
 def run(args):
     from keras_fer import experiments
 
-    out = pathlib.Path(args.out)
+    out = run_folder(args, f"experiment-{args.kind}")
     train, val, recipe = load_train_val(args, out)
     options = {"fit_options": {"dataset": args.dataset, "split": args.split, "verbose": 2},
                "input_size": args.input_size, "seed": args.seed}

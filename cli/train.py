@@ -1,8 +1,6 @@
 """`keras_fer train`: train a network on a data set with `model.fit` (see keras_fer.training)."""
 
-import pathlib
-
-from keras_fer.cli.data_args import add_data_arguments, load_train_val
+from keras_fer.cli.data_args import add_data_arguments, load_train_val, run_folder
 
 
 def add_parser(commands):
@@ -54,7 +52,7 @@ def run(args):
     import keras_fer
     from keras_fer.training import fit
 
-    out = pathlib.Path(args.out)
+    out = run_folder(args, "train")
     if (out / "config.json").exists() and not args.resume:
         raise ValueError(f"{out} already holds a run; pass --resume to continue it, or choose another --out")
     if args.resume and (out / "history.csv").exists() and not (out / "backup").exists():

@@ -1,8 +1,6 @@
 """`keras_fer tune`: a keras-tuner search whose best trial is written as a recipe file."""
 
-import pathlib
-
-from keras_fer.cli.data_args import add_data_arguments, load_train_val
+from keras_fer.cli.data_args import add_data_arguments, load_train_val, run_folder
 
 
 def add_parser(commands):
@@ -19,7 +17,7 @@ def add_parser(commands):
 def run(args):
     from keras_fer.tuning import tune
 
-    out = pathlib.Path(args.out)
+    out = run_folder(args, "tune")
     train, val, recipe = load_train_val(args, out)
     best, summary = tune(args.model, train, val, recipe, out, trials=args.trials, epochs=args.epochs_per_trial,
                          input_size=args.input_size, seed=args.seed)

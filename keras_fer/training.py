@@ -9,6 +9,7 @@ after each epoch, so that it keeps its random streams too), averaged.keras (with
 average_from_epoch: the mean of the weights after each epoch from then on).
 """
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -18,7 +19,7 @@ import time
 import keras
 import numpy as np
 
-from keras_fer.data.pipeline import ArrayBatches, with_input_layers
+from keras_fer.data.pipeline import ArrayBatches, accepting_any_size, augmentation, with_input_layers
 from keras_fer.data.splits import write_split_record
 from keras_fer.model_io import read_record, save_model, write_record
 from keras_fer.weight_averaging import WeightAverage
@@ -43,6 +44,20 @@ class Recipe:
     # Stochastic weight averaging: from this 1-based epoch on, the mean of the weights after each
     # epoch is scored and saved as averaged.keras (keras_fer.weight_averaging); 0 = off.
     average_from_epoch: int = 0
+    # Exponential moving average of the weights (the optimizer's `use_ema`): validation and the
+    # saved models use the averaged weights; 0 = off (0.999 averages over about 1,000 steps).
+    ema_momentum: float = 0.0
+    # Mixup (Zhang et al., 2018): each training batch is blended with a shuffled copy of itself,
+    # faces and targets alike, with a weight drawn from Beta(mixup, mixup); 0 = off.
+    mixup: float = 0.0
+    # Where the recipe fixes them: the network's input size and FER+'s label mode (0 / "": the
+    # command line's --input-size and --label-mode).
+    input_size: int = 0
+    label_mode: str = ""
+    # Progressive resizing: the first `small_fraction` of the epochs train at `small_size` (cheaper
+    # per epoch), the rest at the network's input size; 0 = off.
+    small_size: int = 0
+    small_fraction: float = 0.0
     # Builder arguments that belong to the recipe (what `keras_fer tune` searches): dropout,
     # groups, dilation_rate, ...; `train` passes them to build_variant.
     model_options: dict = dataclasses.field(default_factory=dict)
@@ -60,6 +75,8 @@ class Recipe:
         pathlib.Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=2))
 
 
+RECIPE_DIR = pathlib.Path(__file__).parent / "recipes"  # named recipe files shipped with the package
+
 RECIPES = {
     # The paper: SGD, lr 1e-4, batch 16, 100 epochs; it names no augmentation or schedule.
     "paper": Recipe(),
@@ -70,13 +87,21 @@ RECIPES = {
 }
 
 
+def recipe_names():
+    """The presets, then the recipe files shipped in keras_fer/recipes/ (by file stem)."""
+    return [*RECIPES, *sorted(path.stem for path in RECIPE_DIR.glob("*.json"))]
+
+
 def get_recipe(name_or_path, **overrides):
+    """A preset, a recipe shipped with the package (by name), or a recipe JSON file."""
     if name_or_path in RECIPES:
         recipe = RECIPES[name_or_path]
+    elif (RECIPE_DIR / f"{name_or_path}.json").is_file():
+        recipe = Recipe.from_file(RECIPE_DIR / f"{name_or_path}.json")
     elif pathlib.Path(name_or_path).is_file():
         recipe = Recipe.from_file(name_or_path)
     else:
-        raise ValueError(f"unknown recipe {name_or_path!r}: a preset ({', '.join(RECIPES)}) or a JSON file")
+        raise ValueError(f"unknown recipe {name_or_path!r}: one of {', '.join(recipe_names())} or a JSON file")
     return dataclasses.replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -98,11 +123,12 @@ def compile_for_training(wrapper, recipe):
 
 def make_optimizer(recipe):
     """The recipe's optimizer at its base rate; `EpochSchedule` sets the rate every epoch."""
+    ema = {"use_ema": True, "ema_momentum": recipe.ema_momentum} if recipe.ema_momentum else {}
     if recipe.optimizer == "sgd":
         return keras.optimizers.SGD(recipe.learning_rate, momentum=recipe.momentum,
-                                    weight_decay=recipe.weight_decay or None)
+                                    weight_decay=recipe.weight_decay or None, **ema)
     if recipe.optimizer == "adamw":
-        return keras.optimizers.AdamW(recipe.learning_rate, weight_decay=recipe.weight_decay)
+        return keras.optimizers.AdamW(recipe.learning_rate, weight_decay=recipe.weight_decay, **ema)
     raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {recipe.optimizer!r}")
 
 
@@ -140,18 +166,29 @@ class EpochSchedule(keras.callbacks.Callback):
         super().__init__()
         self.recipe, self.time_budget = recipe, time_budget
         self.state_path = pathlib.Path(state_path) if state_path else None
-        self.total_epochs = recipe.epochs
+        self.total_epochs = self.planned_epochs_on_disk()
+        self.stopped_for_phase = False  # set by EndOfSmallPhase
+
+    def planned_epochs_on_disk(self):
+        return min(self.recipe.epochs, int(self._state().get("total_epochs", self.recipe.epochs)))
+
+    def planned_epochs(self):
+        """The epochs the run is planned to have: the recipe's, or the time budget's latest plan."""
+        return self.total_epochs
+
+    def _state(self):
+        if self.time_budget and self.state_path and self.state_path.is_file():
+            return read_record(self.state_path, "delete it to plan the rest of the budget afresh")
+        return {}
 
     def on_train_begin(self, logs=None):
         self.start = time.time()
         self.epoch_start = self.start
         self.first_epoch = None
-        state = {}
-        if self.time_budget and self.state_path and self.state_path.is_file():
-            state = read_record(self.state_path, "delete it to plan the rest of the budget afresh")
+        state = self._state()
         self.earlier_seconds = float(state.get("trained_seconds", 0.0))
         self.timed_epochs = [float(t) for t in state.get("timed_epochs", [])]
-        self.total_epochs = min(self.recipe.epochs, int(state.get("total_epochs", self.recipe.epochs)))
+        self.total_epochs = self.planned_epochs_on_disk()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start = time.time()
@@ -219,6 +256,20 @@ def restore_random_streams(model, path):
     return int(record["epochs_done"])
 
 
+class SwapToAveragedWeights(keras.callbacks.SwapEMAWeights):
+    """Keras' SwapEMAWeights with `swap_on_epoch`: validation and the callbacks after it (SaveNetwork)
+    see the averaged weights. It also leaves them in the network when a time budget or a NaN stops
+    the run early; Keras' own does that only after the recipe's last epoch."""
+
+    def __init__(self):
+        super().__init__(swap_on_epoch=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if self.model.stop_training and epoch != self.params["epochs"] - 1:
+            self._finalize_ema_values()
+
+
 class SaveNetwork(keras.callbacks.Callback):
     """Saves the wrapped network (not the training wrapper) as last.keras and, when the monitored
     validation accuracy improves, best.keras — each with class names and preprocessing."""
@@ -244,17 +295,21 @@ def fit(network, train, val, recipe, out_dir, *, stored_size=None, seed=0, time_
     `provenance` (e.g. the teachers of a distilled run) is kept in the run's config and its models.
 
     Works on every backend: faces go in as NumPy batches; augmentation and resizing are the first
-    layers of the training wrapper. Returns the Keras History.
+    layers of the training wrapper. With the recipe's `small_size`, the first epochs train (and
+    validate) at that size, the rest at the network's: two `model.fit` calls sharing the network
+    and augmentation, the second one resuming from the first one's backup (weights, optimizer,
+    random streams) exactly as a restarted process would. Returns the Keras History (of every epoch this call trained).
     """
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stored_size = stored_size or train.images.shape[1]
     keras.utils.set_random_seed(seed)
-    wrapper = compile_for_training(with_input_layers(network, stored_size, recipe.augment, seed), recipe)
+    augmenter = augmentation(recipe.augment, seed)
     resuming = (out_dir / "backup").is_dir()  # BackupAndRestore's folder: an interrupted run
-    epochs_done = restore_random_streams(wrapper, out_dir / RANDOM_STATE) if resuming else 0
-    train_batches = ArrayBatches(train, recipe.batch_size, shuffle=True, seed=seed, drop_remainder=True,
-                                 sample_weights=_weights(train, recipe), start_epoch=epochs_done)
+    epochs_done = 0
+    if resuming:
+        epochs_done = restore_random_streams(with_input_layers(network, stored_size, augmenter=augmenter),
+                                             out_dir / RANDOM_STATE)
     val_batches = ArrayBatches(val, 256)
     metadata = {
         "class_names": list(train.class_names),
@@ -270,30 +325,82 @@ def fit(network, train, val, recipe, out_dir, *, stored_size=None, seed=0, time_
         (out_dir / RANDOM_STATE).unlink(missing_ok=True)
     (out_dir / "config.json").write_text(json.dumps(config, indent=2))
     write_split_record(out_dir / "splits.json", train, val, dataset, split, seed)
-    callbacks = [
-        # First: it adds the rate to the logs the others write.
-        EpochSchedule(recipe, time_budget, out_dir / SCHEDULE_STATE),
-        keras.callbacks.BackupAndRestore(str(out_dir / "backup")),
-        RandomStreams(out_dir / RANDOM_STATE),  # next to the backup: the two describe the same epoch
-        keras.callbacks.TerminateOnNaN(),
-        SaveNetwork(network, out_dir, metadata, best=best_so_far(out_dir) if resuming else -math.inf),
-        # After SaveNetwork (its records get no NaN for epochs before averaging), before CSVLogger.
-        *([WeightAverage(network, out_dir, metadata, recipe.average_from_epoch, val, resume=resuming)]
-          if recipe.average_from_epoch else []),
-        # Last: a row in history.csv means that epoch's backup and checkpoints are on disk.
-        keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),
-        *extra_callbacks,
-    ]
-    if keras.backend.backend() == "tensorflow":
-        callbacks.append(keras.callbacks.TensorBoard(str(out_dir / "tensorboard")))
-    # shuffle=False: ArrayBatches shuffles the faces itself. Keras' own shuffle of the batches'
-    # order draws from NumPy's global state, which a resumed process would restart.
-    history = wrapper.fit(train_batches, validation_data=val_batches, epochs=recipe.epochs,
-                          callbacks=callbacks, verbose=verbose, shuffle=False)
+    schedule = EpochSchedule(recipe, time_budget, out_dir / SCHEDULE_STATE)
+    histories = []
+    small = recipe.small_size if recipe.small_size and recipe.small_fraction > 0 else None
+    for size in ([small] if small else []) + [None]:
+        if size and epochs_done >= small_phase_epochs(recipe, schedule.planned_epochs()):
+            continue  # a resumed run already past the small epochs
+        phase_callbacks = [
+            # First: it adds the rate to the logs the others write.
+            schedule,
+            *([EndOfSmallPhase(schedule)] if size else []),
+            # The small phase keeps its backup: the full-size phase starts from it.
+            keras.callbacks.BackupAndRestore(str(out_dir / "backup"), delete_checkpoint=not size),
+            RandomStreams(out_dir / RANDOM_STATE),  # next to the backup: the two describe the same epoch
+            keras.callbacks.TerminateOnNaN(),
+            # After the backup (it keeps the raw weights and their average apart), before SaveNetwork.
+            *([SwapToAveragedWeights()] if recipe.ema_momentum else []),
+            # No best.keras from the small phase: it is validated at the small size.
+            SaveNetwork(network, out_dir, metadata, monitor=None if size else "val_accuracy",
+                        best=best_so_far(out_dir) if resuming or histories else -math.inf),
+            # After SaveNetwork (its records get no NaN for epochs before averaging), before CSVLogger.
+            *([WeightAverage(network, out_dir, metadata, recipe.average_from_epoch, val,
+                             resume=resuming or bool(histories))] if recipe.average_from_epoch else []),
+            # Last: a row in history.csv means that epoch's backup and checkpoints are on disk.
+            keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),
+            *extra_callbacks,
+        ]
+        if keras.backend.backend() == "tensorflow":
+            phase_callbacks.append(keras.callbacks.TensorBoard(str(out_dir / "tensorboard")))
+        # New batches for each phase, as a restarted process makes them: Keras peeks into a data set
+        # it has not seen, and that moves its epoch on (one reused object would skip that peek).
+        train_batches = ArrayBatches(train, recipe.batch_size, shuffle=True, seed=seed, drop_remainder=True,
+                                     sample_weights=_weights(train, recipe), start_epoch=epochs_done,
+                                     mixup=recipe.mixup)
+        wrapper = with_input_layers(network, stored_size, size=size, augmenter=augmenter)
+        compile_for_training(wrapper, recipe)  # the full-size phase restores its state from the backup
+        with accepting_any_size(network) if size else contextlib.nullcontext():
+            # shuffle=False: ArrayBatches shuffles the faces itself. Keras' own shuffle of the batches'
+            # order draws from NumPy's global state, which a resumed process would restart.
+            histories.append(wrapper.fit(train_batches, validation_data=val_batches, epochs=recipe.epochs,
+                                         initial_epoch=epochs_done, callbacks=phase_callbacks, verbose=verbose,
+                                         shuffle=False))
+        epochs_done = _epochs_done(out_dir)
+        if wrapper.stop_training and not schedule.stopped_for_phase or epochs_done >= schedule.planned_epochs():
+            break  # out of time, a NaN, or the recipe's last epoch
     from keras_fer.evaluation import plot_history
 
     plot_history(out_dir / "history.csv", out_dir / "curves.png")
+    history = histories[-1]
+    for earlier in reversed(histories[:-1]):
+        history.epoch = earlier.epoch + history.epoch
+        history.history = {key: earlier.history.get(key, []) + values for key, values in history.history.items()}
     return history
+
+
+def small_phase_epochs(recipe, planned_epochs):
+    """How many of the planned epochs train at the recipe's small size."""
+    return int(round(recipe.small_fraction * planned_epochs))
+
+
+class EndOfSmallPhase(keras.callbacks.Callback):
+    """Stops the small-size `fit` when its share of the (re)planned epochs is done."""
+
+    def __init__(self, schedule):
+        super().__init__()
+        self.schedule = schedule
+        schedule.stopped_for_phase = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 >= small_phase_epochs(self.schedule.recipe, self.schedule.planned_epochs()):
+            self.model.stop_training = self.schedule.stopped_for_phase = True
+
+
+def _epochs_done(out_dir):
+    """Epochs completed in the run folder (RandomStreams' record of the last one)."""
+    path = pathlib.Path(out_dir) / RANDOM_STATE
+    return int(read_record(path, "delete it to resume with fresh random streams")["epochs_done"]) if path.is_file() else 0
 
 
 def best_record(out_dir):

@@ -1,17 +1,13 @@
-"""scripts/face_pack.py: FER2013 + FER+ in one file for the GPU machine, each face stored once."""
-
-import sys
+"""keras_fer.data.pack: FER2013 + FER+ in one file for the GPU machine, each face stored once."""
 
 import cv2
 import numpy as np
 import pytest
 
-from conftest import ROOT, dataset_path
+from conftest import dataset_path, run_cli
 from keras_fer.data import load_dataset
+from keras_fer.data import pack as face_pack
 from keras_fer.data.fer2013 import CLASSES
-
-sys.path.insert(0, str(ROOT / "scripts"))
-import face_pack  # noqa: E402
 
 FERPLUS_ROWS = {"FER2013Train": 60, "FER2013Valid": 30}
 
@@ -75,25 +71,30 @@ def test_unknown_split_names_what_the_pack_holds(small_sets):
         face_pack.load(out, "ferplus/test/majority")
 
 
-def test_gpu_training_script_runs_from_a_pack(small_sets, tmp_path):
-    """The tiny CPU check of the GPU run (scripts/train_arrays.py on pack splits, started from a
-    shipped model), here on TensorFlow; on the device the same script runs on JAX."""
-    import json
-    import subprocess
+def test_load_dataset_reads_a_pack_as_the_folders(small_sets):
+    fer2013_root, ferplus_root, out, _ = small_sets
+    packed = load_dataset("ferplus", out, label_mode="probability")
+    assert set(packed) == {"train", "valid"} and packed["valid"].soft
+    np.testing.assert_array_equal(packed["valid"].labels,
+                                  load_dataset("ferplus", ferplus_root, label_mode="probability")["valid"].labels)
+    assert set(load_dataset("fer2013", out)) == {"train", "test"}
+    with pytest.raises(ValueError, match="a face pack holds fer2013 and ferplus, not 'rafd'"):
+        load_dataset("rafd", out)
 
+
+def test_train_runs_from_a_pack(small_sets, tmp_path):
+    """`keras_fer train --data PACK.npz`: what the GPU machine runs (on JAX, without TensorFlow;
+    scripts/gpu_runs.sh), here on TensorFlow, started from a shipped model."""
     from keras_fer.model_io import load_model
 
-    pack, out = small_sets[2], tmp_path / "run"
-    result = subprocess.run(
-        [sys.executable, ROOT / "scripts" / "train_arrays.py", "--train", f"{pack}#ferplus/train/majority",
-         "--val", f"{pack}#ferplus/valid/majority", "--model", "improved", "--input-size", "32", "--recipe",
-         "strong", "--epochs", "1", "--batch-size", "16", "--init-from", "fer2013", "--out", out],
-        capture_output=True, text=True, timeout=600)
+    ferplus_root, pack, out = small_sets[1], small_sets[2], tmp_path / "run"
+    valid = load_dataset("ferplus", ferplus_root)["valid"]  # majority labels: the default label mode
+    result = run_cli("train", "--dataset", "ferplus", "--data", pack, "--model", "improved", "--input-size", "32",
+                     "--recipe", "strong", "--epochs", "1", "--batch-size", "16", "--init-from", "fer2013",
+                     "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
-    stdout = result.stdout
-    assert "initialised 104 layers from fer2013; not copied: logits" in stdout  # 7 classes -> 8
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["epochs_run"] == 1 and summary["init_from"] == "fer2013" and summary["backend"] == "tensorflow"
+    assert "initialised 104 layers from fer2013; not copied: logits" in result.stdout  # 7 classes -> 8
+    assert f"{len(valid)} validation images" in result.stdout
     model, metadata = load_model(out / "best.keras")
     assert metadata["dataset"] == "ferplus" and metadata["class_names"][0] == "neutral"
     assert model.output_shape == (None, 8) and model.input_shape == (None, 32, 32, 3)

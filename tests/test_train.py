@@ -496,3 +496,194 @@ def test_recipe_file_with_an_unknown_field_is_named(tmp_path):
     path.write_text('{"learning_rate": 0.1,')  # a recipe cut short
     with pytest.raises(ValueError, match=r"r\.json: not readable JSON .*fix the recipe file"):
         Recipe.from_file(path)
+
+
+def _constant_faces(n=40, classes=4):
+    """Faces whose every pixel is 10 x their label: a blend's mean pixel is 10 x its target's mean class."""
+    from keras_fer.data.labeled import LabeledImages
+
+    labels = np.arange(n) % classes
+    images = np.repeat((10 * labels).astype(np.uint8)[:, None, None], 48, axis=1).repeat(48, axis=2)
+    return LabeledImages(images, labels, tuple("abcd"[:classes]), [f"face{i}" for i in range(n)])
+
+
+def test_mixup_blends_faces_and_targets_alike_and_replays_after_a_resume():
+    from keras_fer.data.pipeline import ArrayBatches
+
+    faces = _constant_faces()
+    batches = ArrayBatches(faces, 8, shuffle=True, seed=5, drop_remainder=True, mixup=0.4)
+    first_epoch = [batches[i] for i in range(len(batches))]
+    weights = []
+    for images, targets in first_epoch:
+        np.testing.assert_allclose(targets.sum(axis=1), 1, rtol=1e-6)
+        expected = 10 * (targets * np.arange(4)).sum(axis=1)  # the blend of the two faces' labels
+        np.testing.assert_allclose(images.mean(axis=(1, 2, 3)), expected, rtol=1e-5, atol=1e-4)
+        weights.append(targets.max(axis=1).min())
+    assert len(set(np.round(weights, 4))) > 1  # one Beta draw per batch, not one per run
+    assert any(w < 0.99 for w in weights)  # some batches really are blends
+    np.testing.assert_array_equal(batches[2][0], first_epoch[2][0])  # the same batch asked for again
+    batches.on_epoch_end()
+    second_epoch = [batches[i] for i in range(len(batches))]
+    resumed = ArrayBatches(faces, 8, shuffle=True, seed=5, drop_remainder=True, mixup=0.4, start_epoch=1)
+    for (images, targets), (again, again_targets) in zip(second_epoch, [resumed[i] for i in range(len(resumed))]):
+        np.testing.assert_array_equal(images, again)
+        np.testing.assert_array_equal(targets, again_targets)
+    with pytest.raises(ValueError, match="mixup blends targets: it needs one_hot=True"):
+        ArrayBatches(faces, 8, mixup=0.2, one_hot=False)
+
+
+class RecordWeights(keras.callbacks.Callback):
+    """The raw weights after every training step (SwapToAveragedWeights swaps them back each epoch)."""
+
+    def __init__(self, network):
+        super().__init__()
+        self.network, self.steps = network, []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps.append([np.array(w) for w in self.network.trainable_weights])
+
+
+def test_ema_recipe_validates_and_saves_the_moving_average_of_the_weights(tmp_path, monkeypatch):
+    """ema_momentum=m: after each step average = m * average + (1 - m) * weights, starting from the
+    weights after the first step (Keras' rule); validation scores it and best.keras / last.keras hold it, also when a time
+    budget stops the run before the recipe's last epoch (Keras' own callback misses that case)."""
+    import itertools
+    import types
+
+    from keras_fer import training
+
+    # A fake clock (+100 s per reading) and a 450 s budget: the plan stops the run after 2 of 5 epochs.
+    ticks = itertools.count(1)
+    monkeypatch.setattr(training, "time", types.SimpleNamespace(time=lambda: 100.0 * next(ticks)))
+    faces = _constant_faces()
+    network = _small_network(4)
+    recorder = RecordWeights(network)
+    recipe = Recipe(optimizer="sgd", learning_rate=0.05, batch_size=8, epochs=5, ema_momentum=0.8)
+    training.fit(network, faces, faces, recipe, tmp_path / "run", time_budget=450, extra_callbacks=[recorder])
+    assert len(recorder.steps) == 10  # 2 epochs of 5 batches
+    average = recorder.steps[0]
+    for step in recorder.steps[1:]:
+        average = [0.8 * a + 0.2 * w for a, w in zip(average, step)]
+    assert not np.allclose(average[0], recorder.steps[-1][0], atol=1e-4)  # the test can tell them apart
+    saved, _ = load_model(tmp_path / "run" / "last.keras")
+    for expected, in_memory, on_disk in zip(average, network.trainable_weights, saved.trainable_weights):
+        np.testing.assert_allclose(np.array(in_memory), expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(np.array(on_disk), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_named_recipes_are_listed_and_load(tmp_path):
+    from keras_fer.training import RECIPE_DIR, get_recipe, recipe_names
+
+    shipped = sorted(path.stem for path in RECIPE_DIR.glob("*.json"))
+    assert {"fer2013-reference", "ferplus-reference"} <= set(shipped)
+    assert recipe_names() == ["paper", "strong", *shipped]
+    help_text = cli("train", "--help").stdout
+    for name in recipe_names():
+        assert name in help_text
+    for name in shipped:
+        recipe = get_recipe(name)
+        assert recipe.input_size > 0  # a reference recipe fixes its resolution
+    with pytest.raises(ValueError, match="unknown recipe 'nope': one of paper, strong, "):
+        get_recipe("nope")
+
+
+def test_runs_go_outside_the_checkout_by_default(tmp_path, monkeypatch, face_folder):
+    """Without --out, $KERAS_FER_RUNS/NAME: the same command names the same folder, so adding
+    --resume finds it."""
+    monkeypatch.setenv("KERAS_FER_RUNS", str(tmp_path / "runs"))
+    args = ["train", "--dataset", "folder", "--data", face_folder, "--input-size", "32", "--epochs", "1",
+            "--batch-size", "16", "--recipe", "strong", "--limit", "32", "--seed", "3"]
+    result = cli(*args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = tmp_path / "runs" / "folder-strong-size32-seed3-limit32"
+    assert f"run folder: {out}" in result.stdout and (out / "best.keras").is_file()
+    again = cli(*args)
+    assert again.returncode == 2 and f"{out} already holds a run; pass --resume" in again.stderr
+
+
+def test_reference_recipes_train_one_short_epoch_and_resume(tmp_path, face_folder):
+    """Each shipped reference recipe, shrunk (40 px after 32, small batches, 3 epochs): it loads, trains
+    an epoch, crashes, and the resumed run ends as the uninterrupted one would."""
+    import dataclasses
+
+    from keras_fer import training
+    from keras_fer.data import load_dataset
+
+    faces = load_dataset("folder", face_folder)["all"]
+    faces = faces.subset(np.arange(0, len(faces), 2))
+    for name in ("fer2013-reference", "ferplus-reference"):
+        recipe = training.get_recipe(name)
+        assert recipe.small_size and recipe.small_fraction == 0.75  # progressive: 2 of 3 epochs small
+        recipe = dataclasses.replace(recipe, input_size=40, small_size=32, batch_size=16, epochs=3)
+
+        def network():
+            keras.utils.set_random_seed(0)
+            return keras_fer.build_variant("improved", input_size=40, classes=len(faces.class_names),
+                                           **recipe.model_options)
+
+        uninterrupted = network()
+        training.fit(uninterrupted, faces, faces, recipe, tmp_path / name / "once", seed=3)
+        with pytest.raises(Crash):
+            training.fit(network(), faces, faces, recipe, tmp_path / name / "twice", seed=3,
+                         extra_callbacks=[CrashAfterFirstEpoch()])
+        resumed = network()
+        training.fit(resumed, faces, faces, recipe, tmp_path / name / "twice", seed=3)
+        rows = list(csv.DictReader(open(tmp_path / name / "twice" / "history.csv")))
+        assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+        for after_resume, straight in zip(resumed.get_weights(), uninterrupted.get_weights()):
+            np.testing.assert_allclose(after_resume, straight, rtol=1e-4, atol=1e-5)
+
+
+class CrashAtEpoch(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.crash_epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.crash_epoch:
+            raise Crash()
+
+
+class InputSizes(keras.callbacks.Callback):
+    """The input size of the network inside each epoch's training wrapper."""
+
+    def __init__(self):
+        super().__init__()
+        self.sizes = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.sizes.append(self.model.get_layer("to_model_input").size)
+
+
+@pytest.mark.parametrize("crash_epoch", [1, 2])
+def test_progressive_resizing_trains_small_then_full_and_resumes_in_either_phase(tmp_path, crash_epoch):
+    """small_size=24, small_fraction=0.5 of 4 epochs: 2 epochs at 24 px, then 2 at the network's
+    32 px, with EMA and mixup. A run that crashes at the end of the small phase (epoch 1) or inside
+    the full-size one (epoch 2) and is resumed ends with the weights of the uninterrupted run;
+    best.keras comes from a full-size epoch only."""
+    from keras_fer import training
+
+    faces = _constant_faces()
+    recipe = Recipe(optimizer="adamw", learning_rate=1e-2, batch_size=8, epochs=4, small_size=24,
+                    small_fraction=0.5, ema_momentum=0.9, mixup=0.2, augment="standard")
+    sizes = InputSizes()
+    uninterrupted = _small_network(4)
+    history = training.fit(uninterrupted, faces, faces, recipe, tmp_path / "once", extra_callbacks=[sizes])
+    assert sizes.sizes == [24, 24, 32, 32]
+    assert history.epoch == [0, 1, 2, 3] and len(history.history["val_accuracy"]) == 4
+    assert json.loads((tmp_path / "once" / "best.json").read_text())["epoch"] in (3, 4)
+    assert not (tmp_path / "once" / "backup").exists()  # a finished run keeps no backup
+
+    with pytest.raises(Crash):
+        training.fit(_small_network(4), faces, faces, recipe, tmp_path / "twice",
+                     extra_callbacks=[CrashAtEpoch(crash_epoch)])
+    resumed_sizes = InputSizes()
+    resumed = _small_network(4)
+    training.fit(resumed, faces, faces, recipe, tmp_path / "twice", extra_callbacks=[resumed_sizes])
+    assert resumed_sizes.sizes == [32] * (3 - crash_epoch)
+    assert [int(r["epoch"]) for r in csv.DictReader(open(tmp_path / "twice" / "history.csv"))] == [0, 1, 2, 3]
+    for after_resume, straight in zip(resumed.get_weights(), uninterrupted.get_weights()):
+        np.testing.assert_allclose(after_resume, straight, rtol=1e-5, atol=1e-6)
+    assert resumed.input_shape == (None, 32, 32, 3)
+    with pytest.raises(ValueError, match="expected shape=\\(None, 32, 32, 3\\)"):
+        resumed(np.zeros((1, 24, 24, 3), "float32"))  # the size check is back after training

@@ -10,6 +10,7 @@ Two feeds, one set of Keras layers:
   GPU), with resizing and augmentation as the first layers of the training model.
 """
 
+import contextlib
 import math
 
 import keras
@@ -137,7 +138,7 @@ class ArrayBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, data, batch_size=32, shuffle=False, seed=0, one_hot=True, sample_weights=None,
-                 drop_remainder=False, start_epoch=0, **kwargs):
+                 drop_remainder=False, start_epoch=0, mixup=0.0, **kwargs):
         super().__init__(**kwargs)
         self.images = data.images[..., None]
         self.targets = one_hot_labels(data) if one_hot else data.labels
@@ -145,6 +146,9 @@ class ArrayBatches(keras.utils.PyDataset):
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_remainder = drop_remainder
+        if mixup and not one_hot:
+            raise ValueError("mixup blends targets: it needs one_hot=True")
+        self.mixup, self.seed, self.epoch = float(mixup), seed, start_epoch
         self.rng = np.random.default_rng(seed)
         self.order = np.arange(len(self.images))
         if shuffle:
@@ -152,7 +156,7 @@ class ArrayBatches(keras.utils.PyDataset):
             # with the one an uninterrupted run would use next, instead of repeating epoch 1's.
             for _ in range(start_epoch):
                 self.rng.permutation(len(self.images))
-            self.on_epoch_end()
+            self.order = self.rng.permutation(len(self.images))
 
     def __len__(self):
         if self.drop_remainder:
@@ -161,24 +165,56 @@ class ArrayBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         picked = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        batch = (self.images[picked].astype("float32"), self.targets[picked])
-        return batch if self.weights is None else (*batch, self.weights[picked])
+        images, targets = self.images[picked].astype("float32"), self.targets[picked]
+        if self.mixup:
+            images, targets = self.mixed(images, targets, index)
+        return (images, targets) if self.weights is None else (images, targets, self.weights[picked])
+
+    def mixed(self, images, targets, index):
+        """The batch blended with a permutation of itself (one Beta-drawn weight per batch). The
+        draw comes from (seed, epoch, batch), so it is the same in whatever order Keras asks for
+        batches, and a resumed run goes on with the blends an uninterrupted run would use."""
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        weight = np.float32(rng.beta(self.mixup, self.mixup))
+        partner = rng.permutation(len(images))
+        return (weight * images + (1 - weight) * images[partner],
+                weight * targets + (1 - weight) * targets[partner])
 
     def on_epoch_end(self):
+        self.epoch += 1
         if self.shuffle:
             self.order = self.rng.permutation(len(self.images))
 
 
-def with_input_layers(model, stored_size=48, augment="standard", seed=None):
+def with_input_layers(model, stored_size=48, augment="standard", seed=None, *, size=None, augmenter=None):
     """A training model: stored faces (stored_size^2 x 1, [0, 255]) -> augment -> resize -> model.
 
-    The wrapped `model` is trained in place; save `model`, not the wrapper.
+    The wrapped `model` is trained in place; save `model`, not the wrapper. `size`: feed it faces
+    of this size instead of its own input size (progressive resizing: the network is convolutional
+    up to a global pooling, so its weights do not depend on the size; see `accepting_any_size`).
+    `augmenter`: augmentation layers to share with another wrapper (their random streams go on).
     """
-    size, channels = model.input_shape[1], model.input_shape[3]
+    own_size, channels = model.input_shape[1], model.input_shape[3]
     inputs = keras.Input((stored_size, stored_size, 1), name="face")
     x = inputs
-    augmenter = augmentation(augment, seed)
+    if augmenter is None:
+        augmenter = augmentation(augment, seed)
     if augmenter is not None:
         x = augmenter(x)
-    x = ToModelInput(size, channels, name="to_model_input")(x)
+    x = ToModelInput(size or own_size, channels, name="to_model_input")(x)
+    if size and size != own_size:
+        with accepting_any_size(model):
+            return keras.Model(inputs, model(x), name=f"{model.name}_training_{size}")
     return keras.Model(inputs, model(x), name=f"{model.name}_training")
+
+
+@contextlib.contextmanager
+def accepting_any_size(model):
+    """`model` accepts inputs of any height and width while the block runs (Keras checks a
+    functional model's inputs against the shape it was built for; its layers do not care)."""
+    built_for = model.input_spec
+    model.input_spec = keras.InputSpec(ndim=4, axes={-1: model.input_shape[-1]})
+    try:
+        yield model
+    finally:
+        model.input_spec = built_for

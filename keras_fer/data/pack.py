@@ -7,9 +7,10 @@ list of indices into them plus its labels. FER+'s PNGs hold the original pixels,
 JPEGs, so its faces are matched by content (cosine similarity of equalized 16x16 thumbnails);
 matches below `MIN_SIMILARITY` (0.2-0.4 % of FER+) are left out.
 
-    python scripts/face_pack.py --fer2013 ../shared/datasets/fer2013 --ferplus ../shared/datasets/ferplus \
+    python -m keras_fer.data.pack --fer2013 ../shared/datasets/fer2013 --ferplus ../shared/datasets/ferplus \
         --out .gpu/faces.npz                                     # here, with TensorFlow (the loaders)
     load(".gpu/faces.npz", "ferplus/train/majority")             # there: NumPy and OpenCV only
+    keras_fer train --dataset ferplus --data .gpu/faces.npz ...  # any backend: load_dataset reads packs
 
 Names: fer2013/train, fer2013/test, ferplus/{train,valid}/{majority,probability}.
 """
@@ -17,14 +18,11 @@ Names: fer2013/train, fer2013/test, ferplus/{train,valid}/{majority,probability}
 import argparse
 import json
 import pathlib
-import sys
 import zipfile
 
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from keras_fer.data.labeled import LabeledImages  # noqa: E402
+from keras_fer.data.labeled import LabeledImages
 
 MIN_SIMILARITY = 0.9
 QUALITY = 90
@@ -86,11 +84,25 @@ def build(fer2013_root, ferplus_root, out):
 _faces_cache = {}
 
 
+def is_pack(path):
+    return str(path).endswith(".npz") and pathlib.Path(path).is_file()
+
+
+def load_splits(path, kind, label_mode="majority"):
+    """{split: LabeledImages} of data set `kind` in a pack, as `load_dataset` gives a folder's."""
+    splits = {"fer2013": ("train", "test"), "ferplus": ("train", "valid")}
+    if kind not in splits:
+        raise ValueError(f"{path}: a face pack holds fer2013 and ferplus, not {kind!r}")
+    suffix = f"/{label_mode}" if kind == "ferplus" else ""
+    return {split: load(path, f"{kind}/{split}{suffix}") for split in splits[kind]}
+
+
 def load(path, name):
     """The LabeledImages called `name` (see the module docstring) from a pack made by `build`."""
     import cv2
 
     key = name.replace("/", "__")
+    path = str(path)
     with np.load(path, allow_pickle=False) as data:
         if key + "__index" not in data.files:
             names = sorted({f.rsplit("__", 1)[0].replace("__", "/") for f in data.files if f.endswith("__index")})

@@ -3,10 +3,11 @@
 import argparse
 import sys
 
-from keras_fer.cli import benchmark, convert, evaluate, experiment, info, predict, train, tune
+from keras_fer.cli import benchmark, convert, evaluate, experiment, explain, info, predict, train, tune
 
 COMMANDS = {"info": info, "train": train, "evaluate": evaluate, "experiment": experiment,
-            "tune": tune, "convert": convert, "predict": predict, "benchmark": benchmark}
+            "tune": tune, "convert": convert, "predict": predict, "explain": explain,
+            "benchmark": benchmark}
 
 
 def build_parser():

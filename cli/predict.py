@@ -9,10 +9,12 @@ import json
 import pathlib
 import sys
 
+from keras_fer.cli import stream
+
 
 def add_parser(commands):
     parser = commands.add_parser("predict", help="find faces and their expressions in images and videos")
-    parser.add_argument("paths", nargs="+", help="image files, folders of images, video files")
+    parser.add_argument("paths", nargs="*", help="image files, folders of images, video files")
     parser.add_argument("--model", default="fer2013",
                         help="a pretrained name (fer2013, ferplus), or a .keras or .tflite file (default fer2013)")
     parser.add_argument("--json", action="store_true", help="print JSON lines")
@@ -25,6 +27,7 @@ def add_parser(commands):
                               help="average each face's probabilities with its mirror image's (twice the compute)")
     augmentation.add_argument("--ten-crop", action="store_true", help="average the probabilities of ten crops "
                               "of each face: centre and corners, each mirrored (ten times the compute)")
+    stream.add_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -51,6 +54,10 @@ def run(args):
     from keras_fer.recognizer import FER
     from keras_fer.video import is_video
 
+    if args.stream is not None:
+        return stream.run(args)
+    if not args.paths:
+        raise ValueError("give image or video paths, or --stream SOURCE")
     if args.video_stride < 1:
         raise ValueError("--video-stride must be >= 1")
     files = expand(args.paths)

@@ -133,6 +133,11 @@ class SimAM(keras.layers.Layer):
         self.lambda_ = float(lambda_)
 
     def call(self, inputs):
+        return inputs * self.attention_weights(inputs)
+
+    def attention_weights(self, inputs):
+        """sigmoid(1 / e*) of Eq. 6-7 per position and channel: the weights `call` multiplies by
+        (`keras_fer.explain` shows their channel mean)."""
         centered = inputs - ops.mean(inputs, axis=(1, 2), keepdims=True)
         squared_sum = ops.sum(ops.square(centered), axis=(1, 2), keepdims=True)
         height, width = inputs.shape[1], inputs.shape[2]
@@ -142,7 +147,7 @@ class SimAM(keras.layers.Layer):
             shape = ops.shape(inputs)
             v = squared_sum / ops.maximum(ops.cast(shape[1] * shape[2], inputs.dtype) - 1.0, 1.0)
         standardized = centered * ops.rsqrt(4.0 * (v + self.lambda_))
-        return inputs * ops.sigmoid(ops.square(standardized) + 0.5)
+        return ops.sigmoid(ops.square(standardized) + 0.5)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -99,3 +99,11 @@ class FER:
         return {"box": [int(v) for v in box],
                 "emotions": {name: round(float(p), 6) for name, p in zip(self.class_names, probabilities)},
                 "top_emotion": self.class_names[top], "score": round(float(probabilities[top]), 6)}
+
+    def explain(self, image, class_name=None, color="rgb", layer=None, simam_layer=None, detect=True):
+        """What the network looks at, per face: `detect_emotions`' dict plus the Grad-CAM map of
+        the top class (or `class_name`) and the SimAM attention map (see keras_fer.explain).
+        `detect=False`: the image is one face crop. Keras models only (a .tflite has no gradients)."""
+        from keras_fer.explain import explain_faces
+
+        return explain_faces(self, image, class_name, color, layer, simam_layer, detect)

@@ -65,6 +65,22 @@ def run_cli(*args):
     return subprocess.CompletedProcess(["keras_fer", *argv], code, stdout.getvalue(), stderr.getvalue())
 
 
+def simam_weights_reference(x, lam=1e-4):
+    """SimAM's weights sigmoid(1 / e*) of Eq. 6-7 (Yang et al. 2021), per sample and channel, by
+    NumPy loops in float64: x (N, H, W, C) -> (N, H, W, C)."""
+    import numpy as np
+
+    weights = np.empty(x.shape, np.float64)
+    n_batch, height, width, channels = x.shape
+    for b in range(n_batch):
+        for c in range(channels):
+            plane = x[b, :, :, c].astype(np.float64)
+            d = (plane - plane.mean()) ** 2
+            e_inv = d / (4 * (d.sum() / max(height * width - 1, 1) + lam)) + 0.5
+            weights[b, :, :, c] = 1 / (1 + np.exp(-e_inv))
+    return weights
+
+
 def pretrained_file(name="fer2013"):
     """A shipped pretrained model; it is part of the package, so a missing file is a failure."""
     from keras_fer import zoo

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from conftest import simam_weights_reference
 from keras_fer.layers import (
     DilatedShortcut,
     DiracDepthwise,
@@ -16,16 +17,7 @@ from keras_fer.layers import (
 
 def simam_reference(x, lam=1e-4):
     """Eq. 6-7 of the paper, SimAM's published formula, per sample and channel."""
-    out = np.empty_like(x, dtype=np.float64)
-    n_batch, height, width, channels = x.shape
-    for b in range(n_batch):
-        for c in range(channels):
-            plane = x[b, :, :, c].astype(np.float64)
-            d = (plane - plane.mean()) ** 2
-            n = max(height * width - 1, 1)
-            e_inv = d / (4 * (d.sum() / n + lam)) + 0.5
-            out[b, :, :, c] = plane / (1 + np.exp(-e_inv))
-    return out
+    return x.astype(np.float64) * simam_weights_reference(x, lam)
 
 
 def group_norm_reference(x, gamma, beta, groups, eps):

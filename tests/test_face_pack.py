@@ -98,3 +98,19 @@ def test_train_runs_from_a_pack(small_sets, tmp_path):
     model, metadata = load_model(out / "best.keras")
     assert metadata["dataset"] == "ferplus" and metadata["class_names"][0] == "neutral"
     assert model.output_shape == (None, 8) and model.input_shape == (None, 32, 32, 3)
+
+
+def test_gpu_runs_files_are_train_commands():
+    """Every line of the runs files that scripts/gpu_runs.sh runs on a device parses as `keras_fer train`
+    arguments, so a renamed flag fails here, not on a rare GPU machine."""
+    from conftest import ROOT
+    from keras_fer.cli.main import build_parser
+
+    files = sorted(ROOT.glob("scripts/*.runs")) + sorted(ROOT.glob("benchmarks/*.runs"))
+    assert len(files) >= 3
+    for path in files:
+        for line in path.read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                name, *args = line.split()
+                parsed = build_parser().parse_args(["train", *args, "--time-budget", "60", "--out", "x"])
+                assert parsed.data == ".gpu/faces.npz", (path.name, name)

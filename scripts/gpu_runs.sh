@@ -5,6 +5,8 @@
 # Data: .gpu/faces.npz (`python -m keras_fer.data.pack`, 35 MiB, FER2013 + FER+); wheels in .whl:
 #   pip download --no-deps --only-binary=:all: --python-version 3.12 --platform manylinux_2_28_x86_64 \
 #     --platform manylinux_2_17_x86_64 -d .whl keras==3.15.1 namex==0.1.0 optree==0.20.0
+# The device tool carries at most 64 MiB (tracked files, the pack, the wheels): with the shipped .tflite
+# files tracked too, move them out of the tree for the call (nothing there needs them) and back after.
 # Call: carry [".gpu/faces.npz", ".whl"], timeout_s 590,
 #   BUDGET=440 RUNS_FILE=benchmarks/levers.runs bash scripts/gpu_runs.sh
 # Local check (CPU, jax is in .venv):

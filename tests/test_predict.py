@@ -176,3 +176,39 @@ def test_predict_command_ten_crop_matches_the_recognizer(tmp_path, faces):
     assert max(abs(face["emotions"][c] - single["emotions"][c]) for c in single["emotions"]) > 1e-3
     both = run_cli("predict", tmp_path / "face.png", "--ten-crop", "--flip")
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
+
+
+def test_predict_walks_nested_folders_and_skips_what_is_not_an_image(tmp_path, faces):
+    """A photo library as people keep it: one sub-folder per person or event, with notes and
+    thumbnail databases beside the photos, and same-named photos in different folders."""
+    library = tmp_path / "library"
+    for folder in ("2023/party", "2024/trip", "anna"):
+        (library / folder).mkdir(parents=True)
+    Image.fromarray(compose_photo(faces[:1], side=150, seed=0)[0]).save(library / "2023/party/IMG_1.jpg")
+    Image.new("RGB", (96, 64), (90, 120, 150)).save(library / "2024/trip/IMG_1.jpg")
+    Image.new("RGB", (96, 64), (40, 40, 40)).save(library / "top.png")
+    (library / "anna/broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    (library / "notes.txt").write_text("who is who")
+    (library / "2024/trip/.DS_Store").write_bytes(b"\0\0")
+
+    out = tmp_path / "annotated"
+    result = run_cli("predict", library, "--json", "--annotate", out)
+    assert result.returncode == 1, result.stderr  # the unreadable image still fails the run
+    lines = [json.loads(line) for line in result.stdout.splitlines()]  # stdout: JSON lines only
+    assert [line["relative"] for line in lines] == ["2023/party/IMG_1.jpg", "2024/trip/IMG_1.jpg",
+                                                    "anna/broken.jpg", "top.png"]
+    assert [line["file"] for line in lines] == [str(library / line["relative"]) for line in lines]
+    assert len(lines[0]["faces"]) == 1 and lines[1]["faces"] == [] and lines[3]["faces"] == []
+    assert "broken.jpg" in lines[2]["error"] and "error" not in lines[0]
+    assert "skipped 2 file(s) that are neither images nor videos" in result.stderr
+    assert "notes.txt" not in result.stdout + result.stderr  # skipped, not reported as an error
+    assert "images: 100%" in result.stderr  # the progress bar: stderr, never stdout
+    assert (out / "2023/party/IMG_1_annotated.png").is_file() and (out / "2024/trip/IMG_1_annotated.png").is_file()
+
+    flat = run_cli("predict", library, "--json", "--no-recursive")
+    assert flat.returncode == 0, flat.stderr
+    assert [json.loads(line)["relative"] for line in flat.stdout.splitlines()] == ["top.png"]
+    assert "skipped 1 file(s)" in flat.stderr
+    only_folders = run_cli("predict", library / "2023", "--no-recursive")
+    assert only_folders.returncode == 2 and "2023: folder has no images or videos" in only_folders.stderr
+    assert "--no-recursive" in only_folders.stderr

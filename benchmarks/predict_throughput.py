@@ -1,24 +1,24 @@
 """End-to-end faces per second of `keras_fer.FER` (detection + crop + classification) on 640x480
-photos holding 1 or 4 real FER2013 faces, with the Keras model and with its TFLite files —
-measured side by side in one run.
+photos holding 1 or 4 real FER2013 faces, today's default against the defaults before issue 38
+(the `.keras` model through Keras, Haar detection at full size) — measured side by side in one run —
+and the milliseconds to classify one face crop.
 
-    .venv/bin/python benchmarks/predict_throughput.py --photos 20 --tflite none.tflite int8.tflite
+    .venv/bin/python benchmarks/predict_throughput.py --photos 20 [--tflite other.tflite ...]
 
-The .tflite files come from `keras_fer convert` (they need their .tflite.json beside them).
-The Keras model is measured twice: as the package runs it (a call that fits one batch goes
-through `predict_on_batch`) and, as "(predict)", through `model.predict` for every call, as the
-package did before (`keras_fer.evaluation.model_outputs`).
+Rows: "before" = FER(backend="keras", detector=FaceDetector(min_size=0.05)), the defaults before;
+"keras" = FER(backend="keras") (the Keras path, today's detector); "default" = FER() (the shipped
+.tflite under LiteRT, detection on a downscaled copy); then any --tflite files (with their
+.tflite.json beside them). "found" counts the faces detected: recall must not drop.
 """
 
 import argparse
-import contextlib
 import pathlib
 import time
-from unittest import mock
 
 import numpy as np
 
-from keras_fer import FER, evaluation
+from keras_fer import FER
+from keras_fer.faces import FaceDetector
 from keras_fer.data import load_dataset
 from keras_fer.synthetic import compose_photo
 
@@ -38,33 +38,52 @@ def faces_per_second(fer, photos, batched):
     return found / seconds, len(photos) / seconds, found
 
 
-def predict_every_call(model, x, batch_size=256):
-    return np.asarray(model.predict(x, verbose=0, batch_size=batch_size))
+def classify_ms(fer, crop, calls=50):
+    """Median milliseconds of `classify_faces` on one face crop (preprocessing included)."""
+    fer.classify_faces([crop])
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        fer.classify_faces([crop])
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
+
+
+def recognizers(tflite_files):
+    yield "before (keras, full-size haar)", FER(backend="keras", detector=FaceDetector(min_size=0.05))
+    yield "keras", FER(backend="keras")
+    yield "default (litert)", FER()
+    for path in tflite_files:
+        yield pathlib.Path(path).name, FER(path)
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--model", default="fer2013")
     parser.add_argument("--tflite", nargs="*", default=[])
     parser.add_argument("--photos", type=int, default=20)
     args = parser.parse_args()
     test = load_dataset("fer2013", DATA, equalize=False)["test"]
     faces = test.images[np.random.default_rng(0).permutation(len(test))]
-    models = [args.model, f"{args.model} (predict)", *args.tflite]
-    print(f"{'model':<28}{'faces/photo':>12}{'call':>10}{'faces/s':>10}{'photos/s':>10}{'found':>7}")
+    fers = list(recognizers(args.tflite))
+    print(f"{'recognizer':<32}{'classify 1 face ms':>20}")
+    for name, fer in fers:
+        print(f"{name:<32}{classify_ms(fer, faces[0]):>20.2f}", flush=True)
+    print(f"{'recognizer':<32}{'faces/photo':>12}{'call':>8}{'faces/s':>10}{'photos/s':>10}{'found':>7}")
     for per_photo in (1, 4):
         photos = [compose_photo(faces[i * per_photo:(i + 1) * per_photo], side=120, seed=i)[0]
                   for i in range(args.photos)]
-        for model in models:
-            old_path = model.endswith(" (predict)")
-            fer = FER(model.removesuffix(" (predict)"))
+        rates = {}
+        for name, fer in fers:
             for batched in (False, True):
-                with mock.patch.object(evaluation, "model_outputs", predict_every_call) if old_path \
-                        else contextlib.nullcontext():
-                    faces_s, photos_s, found = faces_per_second(fer, photos, batched)
-                name = pathlib.Path(model).name
-                print(f"{name:<28}{per_photo:>12}{'batch' if batched else 'single':>10}{faces_s:>10.1f}"
+                faces_s, photos_s, found = faces_per_second(fer, photos, batched)
+                rates[name, batched] = faces_s
+                print(f"{name:<32}{per_photo:>12}{'batch' if batched else 'single':>8}{faces_s:>10.1f}"
                       f"{photos_s:>10.1f}{found:>7}", flush=True)
+        before = fers[0][0]
+        for batched in (False, True):
+            ratios = ", ".join(f"{name} {rates[name, batched] / rates[before, batched]:.2f}x"
+                               for name, _ in fers[1:])
+            print(f"  {per_photo} face(s)/photo, {'batch' if batched else 'single'}: vs before: {ratios}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,10 @@ def add_parser(commands):
                         help="write copies with boxes and labels, and videos' emotion-over-time CSV/JSON/PNG")
     parser.add_argument("--video-stride", type=int, default=5, help="classify every N-th video frame")
     parser.add_argument("--margin", type=float, default=0.0, help="enlarge detected boxes by this fraction")
+    parser.add_argument("--detector", choices=("haar", "mtcnn"), default="haar",
+                        help="face detector: OpenCV's Haar cascade (default, fast) or MTCNN (more faces, ~30x slower)")
+    parser.add_argument("--backend", choices=("litert", "keras"),
+                        help="for a pretrained --model: run its .tflite with LiteRT (default) or its .keras with Keras")
     augmentation = parser.add_mutually_exclusive_group()  # test-time; off by default
     augmentation.add_argument("--flip", action="store_true",
                               help="average each face's probabilities with its mirror image's (twice the compute)")
@@ -66,7 +70,8 @@ def run(args):
     files, skipped = expand(args.paths, args.recursive)
     if skipped:  # stderr: stdout stays JSON lines with --json
         print(f"keras_fer predict: skipped {skipped} file(s) that are neither images nor videos", file=sys.stderr)
-    fer = FER(args.model, margin=args.margin, flip=args.flip, ten_crop=args.ten_crop)
+    fer = FER(args.model, margin=args.margin, flip=args.flip, ten_crop=args.ten_crop, detector=args.detector,
+              backend=args.backend)
     out = pathlib.Path(args.annotate) if args.annotate else None
     failures = 0
     images = [f for f in files if not is_video(f[0])]

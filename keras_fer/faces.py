@@ -60,11 +60,12 @@ class MTCNNDetector:
     detector users of the `fer` package know. It finds more of FER2013's tilted and cut-off faces
     than the Haar cascade but takes ~30x its time (BENCHMARKS.md), so it is a choice, not the default."""
 
-    def __init__(self, min_size=0.1, max_side=1024):
+    def __init__(self, max_side=1024):
         from mtcnn import MTCNN
 
-        self.model = MTCNN(stages="face_detection_only", device="CPU:0")
-        self.min_size, self.max_side = min_size, max_side
+        # All three stages: without the last (ONet) the boxes are loose proposals (IoU < 0.5).
+        self.model = MTCNN(device="CPU:0")
+        self.max_side = max_side
 
     def detect(self, gray):
         gray = np.asarray(gray, np.uint8)
@@ -72,8 +73,7 @@ class MTCNNDetector:
         scale = min(1.0, self.max_side / max(height, width))
         small = gray if scale == 1.0 else cv2.resize(gray, (round(width * scale), round(height * scale)),
                                                      interpolation=cv2.INTER_AREA)
-        found = self.model.detect_faces(np.repeat(small[..., None], 3, axis=2),
-                                        min_face_size=max(20, int(self.min_size * min(small.shape))))
+        found = self.model.detect_faces(np.repeat(small[..., None], 3, axis=2))  # faces from 20 px
         boxes = [tuple(int(round(v / scale)) for v in face["box"]) for face in found]
         return sorted(boxes, key=lambda b: -b[2] * b[3])
 

@@ -127,6 +127,16 @@ def test_int8_command_passes_on_its_accuracy_drop(name, tmp_path, monkeypatch):
     assert f"a drop of {measured:.2f} points (at most 1 allowed)" in result.stdout
 
 
+def test_convert_default_out_is_a_folder_per_model_and_mode():
+    """Without --out: NAME_MODE/NAME_MODE.tflite, so labels.txt of two models never meet
+    (test_int8_command_passes_on_its_accuracy_drop runs the command that writes there)."""
+    from keras_fer.cli.convert import default_out
+
+    assert default_out("fer2013", "int8") == pathlib.Path("fer2013_int8/fer2013_int8.tflite")
+    assert default_out(pathlib.Path("runs/a/best.keras"), "dynamic") == pathlib.Path("best_dynamic/best_dynamic.tflite")
+    assert default_out("ferplus", "int8").parent != default_out("fer2013", "int8").parent
+
+
 def test_convert_command_writes_what_an_app_needs_and_evaluate_agrees(tmp_path, model):
     network, metadata = model
     out = tmp_path / "android" / "fer.tflite"

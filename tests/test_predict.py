@@ -212,3 +212,42 @@ def test_predict_walks_nested_folders_and_skips_what_is_not_an_image(tmp_path, f
     only_folders = run_cli("predict", library / "2023", "--no-recursive")
     assert only_folders.returncode == 2 and "2023: folder has no images or videos" in only_folders.stderr
     assert "--no-recursive" in only_folders.stderr
+
+
+def test_mtcnn_finds_a_real_face_the_cascade_misses_offline_and_fer_classifies_it(monkeypatch, tmp_path):
+    """FER(detector="mtcnn") runs MTCNN (its weights inside the `mtcnn` wheel, no network): on a
+    composed photo of a real FER2013 face that the Haar cascade misses it finds the face, and the
+    recognizer classifies that crop; `predict --detector mtcnn` reaches it."""
+    import socket
+
+    from conftest import dataset_path
+    from keras_fer.data import load_dataset
+    from keras_fer.faces import MTCNNDetector
+
+    def no_network(*args, **kwargs):
+        raise OSError("network access in an offline test")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    fer = FER(detector="mtcnn")
+    assert isinstance(fer.detector, MTCNNDetector)
+    haar = FaceDetector()
+    raw = load_dataset("fer2013", dataset_path("fer2013"), equalize=False)["test"]
+    for i in np.random.default_rng(2).permutation(len(raw))[:40]:  # Haar misses ~3 in 10 at 120 px
+        photo, (placed,) = compose_photo(raw.images[i:i + 1], side=120, seed=int(i))
+        gray = np.asarray(Image.fromarray(photo).convert("L"))
+        if not any(iou(box, placed) >= 0.5 for box in haar.detect(gray)):
+            found = fer.detect_emotions(photo)
+            if any(iou(face["box"], placed) >= 0.5 for face in found):
+                break
+    else:
+        pytest.fail("MTCNN found none of the faces the Haar cascade missed in 40 photos")
+    face = max(found, key=lambda f: iou(f["box"], placed))
+    assert fer.detector.detect(gray)[0] == tuple(found[0]["box"])
+    expected = FER().classify_faces([crop_square(gray, face["box"])])[0]
+    np.testing.assert_allclose(list(face["emotions"].values()), expected, atol=1e-5)
+    assert face["top_emotion"] == fer.class_names[int(expected.argmax())]
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    result = run_cli("predict", tmp_path / "photo.png", "--json", "--detector", "mtcnn")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["faces"] == found

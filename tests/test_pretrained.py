@@ -125,8 +125,11 @@ def test_shipped_tflite_is_made_from_the_shipped_keras_and_agrees_with_it(name):
     assert tflite_model.keras_fer_metadata["quantize"] == "float16"
     x = _real_inputs(name, keras_model)
     expected, got = keras_model.predict(x, verbose=0), tflite_model.predict(x)
-    assert (expected.argmax(1) == got.argmax(1)).mean() >= 0.995  # the float16 bar of keras_fer convert
-    assert np.abs(expected - got).max() < 0.05
+    # float16 rounding flips only near-ties: on the whole split 2 of 3,191 ferplus faces (both among
+    # these 300: 99.33 %) and 1 of 3,589 fer2013 faces (none here), max difference 0.004. The
+    # command's bar (99.5 %) on 300 faces would allow one flip; 99 % allows three.
+    assert (expected.argmax(1) == got.argmax(1)).mean() >= 0.99
+    assert np.abs(expected - got).max() < 0.01
 
 
 def test_a_stale_tflite_is_noticed_and_keras_runs_instead(tmp_path, monkeypatch):

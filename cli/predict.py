@@ -26,7 +26,7 @@ def add_parser(commands):
     parser.add_argument("--video-stride", type=int, default=5, help="classify every N-th video frame")
     parser.add_argument("--margin", type=float, default=0.0, help="enlarge detected boxes by this fraction")
     parser.add_argument("--detector", choices=("haar", "mtcnn"), default="haar",
-                        help="face detector: OpenCV's Haar cascade (default, fast) or MTCNN (more faces, ~30x slower)")
+                        help="face detector: OpenCV's Haar cascade (default, fast) or MTCNN (more faces, 12-28x slower)")
     parser.add_argument("--backend", choices=("litert", "keras"),
                         help="for a pretrained --model: run its .tflite with LiteRT (default) or its .keras with Keras")
     augmentation = parser.add_mutually_exclusive_group()  # test-time; off by default

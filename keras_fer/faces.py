@@ -58,7 +58,7 @@ class FaceDetector:
 class MTCNNDetector:
     """MTCNN (the `mtcnn` 1.0.0 wheel: MIT, TensorFlow, its weights inside the wheel, offline), the
     detector users of the `fer` package know. It finds more of FER2013's tilted and cut-off faces
-    than the Haar cascade but takes ~30x its time (BENCHMARKS.md), so it is a choice, not the default."""
+    than the Haar cascade but takes 12-28x its time (BENCHMARKS.md), so it is a choice, not the default."""
 
     def __init__(self, max_side=1024):
         from mtcnn import MTCNN

@@ -25,7 +25,7 @@ class FER:
 
     model: a pretrained name ("fer2013", "ferplus"), a `.keras` / `.tflite` path,
     or a keras.Model with `keras_fer_metadata` (as `keras_fer.pretrained` returns).
-    detector: "haar" (OpenCV's cascade, the default: fast), "mtcnn" (finds more faces, ~30x slower)
+    detector: "haar" (OpenCV's cascade, the default: fast), "mtcnn" (finds more faces, 12-28x slower)
     or an object with `detect(gray) -> [(x, y, w, h), ...]`.
     backend: for a pretrained name, "litert" (the default: its shipped `.tflite`, ~10x faster
     per face) or "keras" (its `.keras`); for a path, the file's suffix decides.

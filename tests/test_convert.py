@@ -108,8 +108,10 @@ def test_int8_is_gated_on_its_accuracy_drop_not_on_agreement(tflite_accuracy, pa
 # What `keras_fer convert NAME --quantize int8 --calibration-data DATA/NAME` measures with its
 # defaults (500 train faces calibrate; every face of the test / FER2013Valid split verifies):
 # (accuracy drop in points, top-1 agreement, verification faces). Pinned to +-0.3 points and
-# +-2 % agreement (another CPU's rounding flips a few near-ties).
-INT8_COMMAND_MEASURED = {"fer2013": (0.70, 0.9042, 3589), "ferplus": (0.72, 0.9580, 3191)}
+# +-2 % agreement (another CPU's rounding flips a few near-ties). The command takes ~2 min per
+# model on 2 shared cores, so only fer2013's runs here; `ferplus` measured 0.72 points, 95.80 %
+# on 3,191 faces (tflite/README.md).
+INT8_COMMAND_MEASURED = {"fer2013": (0.70, 0.9042, 3589)}
 
 
 @pytest.mark.parametrize("name", list(INT8_COMMAND_MEASURED))

@@ -1,10 +1,13 @@
-"""Which bundled OpenCV cascade finds real faces best, and how fast: real FER2013 test faces,
-upscaled and placed on 640x480 photos (keras_fer.synthetic), one or four per photo.
+"""Which face detector finds real faces best, and how fast: real FER2013 test faces, upscaled and
+placed on 640x480 photos (keras_fer.synthetic), one or four per photo.
 
-    .venv/bin/python benchmarks/face_detection.py --faces 100
+    .venv/bin/python benchmarks/face_detection.py --faces 100 --side 60 120 140   # the detectors
+    .venv/bin/python benchmarks/face_detection.py --faces 100 --cascades          # the cascades
 
-Prints, per cascade: found (IoU >= 0.5 with a placed face), false detections, ms per photo, and
+Prints, per detector: found (IoU >= 0.5 with a placed face), false detections, ms per photo, and
 the median ratio of the detected box side to the placed face side (how to set the crop margin).
+The detectors: the Haar cascade as it detected before issue 38 (full size, faces from 5 % of the
+short side), as it detects now (on a copy downscaled for faces from 10 %), and MTCNN.
 """
 
 import argparse
@@ -14,7 +17,7 @@ import time
 import numpy as np
 
 from keras_fer.data import load_dataset
-from keras_fer.faces import CASCADES, FaceDetector
+from keras_fer.faces import CASCADES, FaceDetector, MTCNNDetector
 from keras_fer.synthetic import compose_photo, iou
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013"
@@ -37,23 +40,35 @@ def measure(detector, photos):
     return found, false, 1000 * float(np.median(seconds)), float(np.median(ratios)) if ratios else float("nan")
 
 
+def detectors():
+    yield "haar, min 5 % (before)", FaceDetector(min_size=0.05)
+    yield "haar, min 10 % (now)", FaceDetector()
+    yield "mtcnn", MTCNNDetector()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--faces", type=int, default=100)
     parser.add_argument("--per-photo", type=int, nargs="+", default=[1, 4])
-    parser.add_argument("--side", type=int, default=140)
+    parser.add_argument("--side", type=int, nargs="+", default=[140])
+    parser.add_argument("--cascades", action="store_true", help="compare OpenCV's cascades instead")
     args = parser.parse_args()
     test = load_dataset("fer2013", DATA, equalize=False)["test"]
     faces = test.images[np.random.default_rng(0).permutation(len(test))[: args.faces]]
-    for per_photo in args.per_photo:
-        photos = [compose_photo(faces[i:i + per_photo], side=args.side, seed=i)
-                  for i in range(0, len(faces), per_photo)]
-        print(f"{len(faces)} real FER2013 faces, {per_photo} per 640x480 photo, {args.side} px each")
-        print(f"{'cascade':<10}{'found':>8}{'false':>7}{'ms/photo':>10}{'box/face':>10}")
-        for name in CASCADES:
-            for neighbors in (3, 5):
-                found, false, ms, ratio = measure(FaceDetector(name, min_neighbors=neighbors), photos)
-                print(f"{name + f'/n{neighbors}':<14}{found:>4}{false:>7}{ms:>10.1f}{ratio:>10.2f}")
+    if args.cascades:
+        candidates = [(f"{name}/n{n}", FaceDetector(name, min_neighbors=n, min_size=0.05))
+                      for name in CASCADES for n in (3, 5)]
+    else:
+        candidates = list(detectors())
+    for side in args.side:
+        for per_photo in args.per_photo:
+            photos = [compose_photo(faces[i:i + per_photo], side=side, seed=i)
+                      for i in range(0, len(faces), per_photo)]
+            print(f"{len(faces)} real FER2013 faces, {per_photo} per 640x480 photo, {side} px each")
+            print(f"{'detector':<26}{'found':>6}{'false':>7}{'ms/photo':>10}{'box/face':>10}")
+            for name, detector in candidates:
+                found, false, ms, ratio = measure(detector, photos)
+                print(f"{name:<26}{found:>6}{false:>7}{ms:>10.1f}{ratio:>10.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ def run(args):
         calibration, faces, labels = sample_inputs(metadata, metadata["class_names"],
                                                    calibration_dataset(args.dataset, metadata),
                                                    args.calibration_data, 500, 0, size, channels,
-                                                   verify_samples=10**9 if args.accuracy else 32)
+                                                   verify_samples=None if args.accuracy else 32)
         batch = faces[:32]
     else:
         batch = rng.uniform(0, 255, (32, size, size, channels)).astype(np.float32)

@@ -13,18 +13,31 @@ def add_parser(commands):
 
     parser = commands.add_parser("convert", help="convert a .keras model to TFLite (LiteRT) for Android")
     parser.add_argument("model", help="a .keras file (or a pretrained name: fer2013, ferplus)")
-    parser.add_argument("--out", required=True, help="the .tflite file to write")
+    parser.add_argument("--out", help="the .tflite file to write (default: NAME_MODE/NAME_MODE.tflite in the current "
+                        "folder, a folder of its own as labels.txt goes beside it)")
     parser.add_argument("--quantize", default="none", choices=QUANTIZE_MODES)
     parser.add_argument("--dataset", choices=DATASETS, help="kind of --calibration-data (default: the "
                         "data set the model was trained on, else fer2013)")
     parser.add_argument("--calibration-data", help="real images: int8 calibration uses its train split, "
                         "verification its test / valid split (disjoint halves of a single-split folder)")
     parser.add_argument("--samples", type=int, default=500, help="images for calibration and for verification")
+    parser.add_argument("--verify-samples", type=int, help="images for verification (default: --samples; for int8 "
+                        "every face of the verification split, as its accuracy drop is measured to a tenth of a point)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-verify", action="store_true", help="skip the check against the Keras model")
-    parser.add_argument("--min-agreement", type=float, help="accept a lower top-1 agreement than the mode's "
-                        "default (none/float16 0.995, dynamic 0.99, int8 0.97), e.g. 0.93 for int8")
+    parser.add_argument("--min-agreement", type=float, help="accept another top-1 agreement with Keras than the "
+                        "mode's default (none/float16 0.995, dynamic 0.99; int8: reported, not gated unless given)")
+    parser.add_argument("--max-accuracy-drop", type=float, help="the accuracy (points) the file may lose against "
+                        "Keras on the labelled verification faces (int8 default 1.0; other modes: not gated "
+                        "unless given)")
     parser.set_defaults(run=run)
+
+
+def default_out(model, quantize):
+    """fer2013_int8/fer2013_int8.tflite for `convert fer2013 --quantize int8`: a folder per file, so
+    the labels.txt of models with other classes never meet."""
+    name = f"{pathlib.Path(str(model)).stem}_{quantize}"
+    return pathlib.Path(name) / f"{name}.tflite"
 
 
 def calibration_dataset(requested, metadata):
@@ -38,7 +51,7 @@ def calibration_dataset(requested, metadata):
 
 def sample_inputs(metadata, class_names, dataset, path, samples, seed, size, channels, verify_samples=None):
     """(calibration inputs, verification inputs, verification labels) from a real data set:
-    `samples` images for calibration, `verify_samples` (default the same) for verification."""
+    `samples` images for calibration, `verify_samples` (default: all) for verification."""
     import numpy as np
 
     from keras_fer.data import load_dataset
@@ -57,7 +70,7 @@ def sample_inputs(metadata, class_names, dataset, path, samples, seed, size, cha
     else:
         verify_order = rng.permutation(len(splits[verify_name]))
     calibration = splits[calibration_name].subset(np.sort(order[:samples]))
-    verify_order = verify_order[: verify_samples or samples]
+    verify_order = verify_order[:verify_samples]
     verification = match_classes(splits[verify_name].subset(np.sort(verify_order)), class_names)
     print(f"real images from {path}: {len(calibration)} of {calibration_name!r} for calibration, "
           f"{len(verification)} of {verify_name!r} for verification")
@@ -74,7 +87,7 @@ def run(args):
     from keras_fer.model_io import load_model, resolve_model_path
 
     model, metadata = load_model(args.model)
-    out = pathlib.Path(args.out)
+    out = pathlib.Path(args.out or default_out(args.model, args.quantize))
     if out.suffix != ".tflite":
         raise ValueError(f"{out}: the output file must end in .tflite")
     class_names = metadata.get("class_names") or [f"class_{i}" for i in range(model.output_shape[-1])]
@@ -85,9 +98,10 @@ def run(args):
     calibration = verification = labels = None
     if needs_data:
         dataset = calibration_dataset(args.dataset, metadata)
+        verify_samples = args.verify_samples or (None if args.quantize == "int8" else args.samples)
         calibration, verification, labels = sample_inputs(
             metadata, class_names, dataset, args.calibration_data, args.samples, args.seed,
-            model.input_shape[1], model.input_shape[3])
+            model.input_shape[1], model.input_shape[3], verify_samples)
     out.parent.mkdir(parents=True, exist_ok=True)
     convert(model, out, args.quantize, calibration)
     tflite_model = TFLiteModel(out)
@@ -98,25 +112,27 @@ def run(args):
         result = verify(model, tflite_model, verification, labels)
         description["verification"] = result
         try:
-            check(result, args.quantize, out, args.min_agreement)
+            check(result, args.quantize, out, args.min_agreement, args.max_accuracy_drop)
         except ConversionCheckError as error:
             failed = out.with_name(out.stem + ".failed.tflite")
             out.replace(failed)  # never leave a file that disagrees with Keras where the app expects it
             print(json.dumps(result, indent=2))
             raise ValueError(f"{error} (the file is kept for inspection as {failed})") from None
-        print(_summary(result, args.quantize, args.min_agreement))
+        print(_summary(result, args.quantize, args.min_agreement, args.max_accuracy_drop))
     write_sidecars(out, description)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB), {out.name}.json, labels.txt")
     return 0
 
 
-def _summary(result, quantize, min_agreement=None):
-    from keras_fer.convert import required_agreement
+def _summary(result, quantize, min_agreement=None, max_accuracy_drop=None):
+    from keras_fer.convert import accuracy_drop, allowed_accuracy_drop, required_agreement
 
-    needed = required_agreement(quantize, min_agreement)
+    needed, drop_limit = required_agreement(quantize, min_agreement), allowed_accuracy_drop(quantize, max_accuracy_drop)
     text = (f"verified on {result['n']} real images: top-1 agreement {result['agreement']:.2%} "
-            f"(needs {needed:.1%}), max probability difference "
-            f"{result['max_probability_difference']:.4f}, NaN/Inf {result['nonfinite']}")
+            + (f"(needs {needed:.1%})" if needed is not None else "(not gated)")
+            + f", max probability difference {result['max_probability_difference']:.4f}, NaN/Inf {result['nonfinite']}")
     if "keras_accuracy" in result:
-        text += f"; accuracy Keras {result['keras_accuracy']:.2%}, TFLite {result['tflite_accuracy']:.2%}"
+        text += (f"; accuracy Keras {result['keras_accuracy']:.2%}, TFLite {result['tflite_accuracy']:.2%}: "
+                 f"a drop of {accuracy_drop(result):.2f} points"
+                 + (f" (at most {drop_limit:g} allowed)" if drop_limit is not None else ""))
     return text

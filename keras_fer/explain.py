@@ -191,8 +191,8 @@ def explain_faces(fer, image, class_name=None, color="rgb", layer=None, simam_la
         return []
     classes = [explainer.class_index(class_name)] * len(crops) if class_name else None
     faces = np.stack([prepare_face(crop, fer.preprocessing) for crop in crops])
-    x = to_model_input(faces, fer.model.input_shape[1], fer.model.input_shape[3])
-    probabilities = model_outputs(fer.model, x)
+    x = to_model_input(faces, explainer.model.input_shape[1], explainer.model.input_shape[3])
+    probabilities = model_outputs(explainer.model, x)  # the model the maps are of
     classes = classes or list(np.argmax(probabilities, axis=1))
     cams, simam = explainer.gradcam(x, classes), explainer.simam_map(x)
     return [{**fer._face(box, p), "explained": fer.class_names[c], "face": face, "crop": crop, "gradcam": cam,
@@ -205,5 +205,15 @@ def cached_explainer(fer, layer, simam_layer):
     cache = fer.__dict__.setdefault("_explainers", {})
     key = (layer, simam_layer)
     if key not in cache:
-        cache[key] = Explainer(fer.model, fer.class_names, layer, simam_layer, name=fer.model_name)
+        cache[key] = Explainer(keras_twin(fer), fer.class_names, layer, simam_layer, name=fer.model_name)
     return cache[key]
+
+
+def keras_twin(fer):
+    """The Keras model behind `fer`: its own, or for a bundled model run by LiteRT (the default)
+    the shipped `.keras` it was converted from. A `.tflite` path has none (Explainer says so)."""
+    from keras_fer import zoo
+
+    if isinstance(fer.model, keras.Model) or fer.model_name not in zoo.PRETRAINED:
+        return fer.model
+    return zoo.pretrained(fer.model_name)

@@ -11,11 +11,13 @@ functions training and evaluation use, so a face in a photo reaches the network 
 face of the data set did.
 """
 
+import pathlib
+
 import numpy as np
 
 from keras_fer.data.images import as_pil, prepare_face, to_grayscale
 from keras_fer.evaluation import predict_faces
-from keras_fer.faces import FaceDetector, crop_square
+from keras_fer.faces import crop_square, make_detector
 
 
 class FER:
@@ -23,6 +25,10 @@ class FER:
 
     model: a pretrained name ("fer2013", "ferplus"), a `.keras` / `.tflite` path,
     or a keras.Model with `keras_fer_metadata` (as `keras_fer.pretrained` returns).
+    detector: "haar" (OpenCV's cascade, the default: fast), "mtcnn" (finds more faces, 12-28x slower)
+    or an object with `detect(gray) -> [(x, y, w, h), ...]`.
+    backend: for a pretrained name, "litert" (the default: its shipped `.tflite`, ~10x faster
+    per face) or "keras" (its `.keras`); for a path, the file's suffix decides.
     margin: how much to enlarge the detected square before cropping (0: the cascade's box,
     which frames a face as FER2013's crops do — measured in benchmarks/face_detection.py).
     flip: average each face's probabilities with its mirror image's (test-time augmentation:
@@ -34,13 +40,13 @@ class FER:
     """
 
     def __init__(self, model="fer2013", detector=None, margin=0.0, batch_size=64, num_threads=None, flip=False,
-                 ten_crop=False):
+                 ten_crop=False, backend=None):
         if flip and ten_crop:
             raise ValueError("choose one test-time augmentation: flip or ten_crop")
         from keras_fer.model_io import load_model
 
         if isinstance(model, str) or hasattr(model, "__fspath__"):
-            self.model, self.metadata = load_model(model, num_threads=num_threads)
+            self.model, self.metadata = load_model(model_file(model, backend), num_threads=num_threads)
             self.model_name = str(model)
         else:
             self.model, self.metadata = model, getattr(model, "keras_fer_metadata", {})
@@ -50,7 +56,7 @@ class FER:
         if len(self.class_names) != classes:
             raise ValueError(f"{self.model_name}: {classes} outputs but {len(self.class_names)} class names")
         self.preprocessing = self.metadata.get("preprocessing", {})
-        self.detector = detector or FaceDetector()
+        self.detector = make_detector(detector)
         self.margin, self.batch_size, self.flip, self.ten_crop = margin, batch_size, flip, ten_crop
 
     def classify_faces(self, crops):
@@ -107,3 +113,22 @@ class FER:
         from keras_fer.explain import explain_faces
 
         return explain_faces(self, image, class_name, color, layer, simam_layer, detect)
+
+BACKENDS = ("litert", "keras")
+
+
+def model_file(model, backend=None):
+    """The file `FER(model, backend=...)` runs: a pretrained name's `.tflite` (LiteRT, the default)
+    or `.keras`; a path as given, when its suffix fits `backend`."""
+    from keras_fer import zoo
+
+    if backend not in (None, *BACKENDS):
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if str(model) in zoo.PRETRAINED:
+        return zoo.pretrained_file(str(model), "keras" if backend == "keras" else "tflite")
+    path = pathlib.Path(model)
+    suffix = {"litert": ".tflite", "keras": ".keras"}.get(backend)
+    if suffix and path.suffix != suffix:
+        raise ValueError(f"{path}: backend {backend!r} runs {suffix} files (convert a .keras file with "
+                         "keras_fer convert)")
+    return path

@@ -53,7 +53,10 @@ def test_every_mode_agrees_with_keras_on_real_faces(mode, model, real_inputs, co
     assert result["batch_vs_single_max_difference"] < 0.05  # the dynamic-batch failure
     min_agreement = AGREEMENT_MEASURED[mode] - AGREEMENT_MARGIN[mode] if mode in AGREEMENT_MEASURED else None
     assert result["agreement"] >= required_agreement(mode, min_agreement), result
-    check(result, mode, converted[mode], min_agreement)  # the command's own check passes too
+    # The command's own check passes too. int8 is gated on its accuracy drop, measured on every
+    # verification face by the command (test_int8_command_passes_on_its_accuracy_drop); on these
+    # 500 faces the drop is 1.8 points, a sampling spread the 3.5 below allows.
+    check(result, mode, converted[mode], min_agreement, max_accuracy_drop=3.5 if mode == "int8" else None)
     # measured: none 0, float16 0, dynamic 0.6, int8 1.8 (stage 13's int8: 2.2, stage 9's: 1.0)
     assert abs(result["tflite_accuracy"] - result["keras_accuracy"]) <= (0.035 if mode == "int8" else 0.01), result
     assert not any(name.startswith("Flex") for name in tflite.op_names())  # stock LiteRT runs it
@@ -76,10 +79,64 @@ def test_file_sizes_shrink_with_quantization(converted):
 
 def test_failed_verification_is_reported_and_never_ships(model, real_inputs):
     bad = {"n": 5, "nonfinite": 3, "agreement": 0.5, "max_probability_difference": 1.0,
-           "batch_vs_single_max_difference": 0.0}
+           "batch_vs_single_max_difference": 0.0, "keras_accuracy": 0.6, "tflite_accuracy": 0.4}
     with pytest.raises(ValueError, match=r"x\.tflite: int8 conversion failed verification on 5 real "
-                                         r"images: 3 NaN/Inf outputs; top-1 agreement with Keras 50\.00% < 97\.0%"):
+                                         r"images: 3 NaN/Inf outputs; accuracy 20\.00 points under Keras'"):
         check(bad, "int8", pathlib.Path("x.tflite"))
+    with pytest.raises(ValueError, match=r"dynamic conversion .* top-1 agreement with Keras 50\.00% < 99\.0%"):
+        check(dict(bad, nonfinite=0), "dynamic", pathlib.Path("x.tflite"))
+
+
+@pytest.mark.parametrize("tflite_accuracy, passes", [(0.5910, True), (0.5900, True), (0.5890, False)])
+def test_int8_is_gated_on_its_accuracy_drop_not_on_agreement(tflite_accuracy, passes):
+    """int8 passes with a drop of at most 1 point (whatever its agreement), fails above it;
+    --max-accuracy-drop and --min-agreement set other bars."""
+    result = {"n": 3589, "nonfinite": 0, "agreement": 0.85, "max_probability_difference": 0.5,
+              "batch_vs_single_max_difference": 0.0, "keras_accuracy": 0.6000, "tflite_accuracy": tflite_accuracy}
+    if passes:
+        check(result, "int8", pathlib.Path("x.tflite"))
+    else:
+        with pytest.raises(ValueError, match=r"accuracy 1\.10 points under Keras' \(58\.90% vs 60\.00%\) > 1"):
+            check(result, "int8", pathlib.Path("x.tflite"))
+    check(result, "int8", pathlib.Path("x.tflite"), max_accuracy_drop=1.2)
+    with pytest.raises(ValueError, match="accuracy .* > 0.5"):
+        check(result, "int8", pathlib.Path("x.tflite"), max_accuracy_drop=0.5)
+    with pytest.raises(ValueError, match="top-1 agreement with Keras 85.00% < 90.0%"):
+        check(result, "int8", pathlib.Path("x.tflite"), min_agreement=0.9, max_accuracy_drop=2)
+
+
+# What `keras_fer convert NAME --quantize int8 --calibration-data DATA/NAME` measures with its
+# defaults (500 train faces calibrate; every face of the test / FER2013Valid split verifies):
+# (accuracy drop in points, top-1 agreement, verification faces). Pinned to +-0.3 points and
+# +-2 % agreement (another CPU's rounding flips a few near-ties). The command takes ~2 min per
+# model on 2 shared cores, so only fer2013's runs here; `ferplus` measured 0.72 points, 95.80 %
+# on 3,191 faces (tflite/README.md).
+INT8_COMMAND_MEASURED = {"fer2013": (0.70, 0.9042, 3589)}
+
+
+@pytest.mark.parametrize("name", list(INT8_COMMAND_MEASURED))
+def test_int8_command_passes_on_its_accuracy_drop(name, tmp_path, monkeypatch):
+    drop, agreement, n = INT8_COMMAND_MEASURED[name]
+    monkeypatch.chdir(tmp_path)  # the default --out: NAME_int8/NAME_int8.tflite in the current folder
+    result = run_cli("convert", name, "--quantize", "int8", "--calibration-data", dataset_path(name))
+    assert result.returncode == 0, result.stderr[-3000:]
+    sidecar = json.loads((tmp_path / f"{name}_int8" / f"{name}_int8.tflite.json").read_text())
+    verification = sidecar["verification"]
+    assert verification["n"] == n and verification["nonfinite"] == 0
+    measured = 100 * (verification["keras_accuracy"] - verification["tflite_accuracy"])
+    assert measured == pytest.approx(drop, abs=0.3) and measured <= 1.0, verification
+    assert verification["agreement"] == pytest.approx(agreement, abs=0.02), verification
+    assert f"a drop of {measured:.2f} points (at most 1 allowed)" in result.stdout
+
+
+def test_convert_default_out_is_a_folder_per_model_and_mode():
+    """Without --out: NAME_MODE/NAME_MODE.tflite, so labels.txt of two models never meet
+    (test_int8_command_passes_on_its_accuracy_drop runs the command that writes there)."""
+    from keras_fer.cli.convert import default_out
+
+    assert default_out("fer2013", "int8") == pathlib.Path("fer2013_int8/fer2013_int8.tflite")
+    assert default_out(pathlib.Path("runs/a/best.keras"), "dynamic") == pathlib.Path("best_dynamic/best_dynamic.tflite")
+    assert default_out("ferplus", "int8").parent != default_out("fer2013", "int8").parent
 
 
 def test_convert_command_writes_what_an_app_needs_and_evaluate_agrees(tmp_path, model):

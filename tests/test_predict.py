@@ -169,10 +169,85 @@ def test_predict_command_ten_crop_matches_the_recognizer(tmp_path, faces):
     result = run_cli("predict", tmp_path / "face.png", "--json", "--ten-crop")
     assert result.returncode == 0, result.stderr
     (face,) = json.loads(result.stdout)["faces"]
-    (expected,) = FER(str(pretrained_file("fer2013")), ten_crop=True).detect_emotions(photo)
-    (single,) = FER(str(pretrained_file("fer2013"))).detect_emotions(photo)
+    (expected,) = FER(ten_crop=True).detect_emotions(photo)  # the defaults: the shipped .tflite
+    (single,) = FER().detect_emotions(photo)
     assert face["box"] == expected["box"]
     np.testing.assert_allclose(list(face["emotions"].values()), list(expected["emotions"].values()), atol=1e-5)
     assert max(abs(face["emotions"][c] - single["emotions"][c]) for c in single["emotions"]) > 1e-3
     both = run_cli("predict", tmp_path / "face.png", "--ten-crop", "--flip")
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
+
+
+def test_predict_walks_nested_folders_and_skips_what_is_not_an_image(tmp_path, faces):
+    """A photo library as people keep it: one sub-folder per person or event, with notes and
+    thumbnail databases beside the photos, and same-named photos in different folders."""
+    library = tmp_path / "library"
+    for folder in ("2023/party", "2024/trip", "anna"):
+        (library / folder).mkdir(parents=True)
+    Image.fromarray(compose_photo(faces[:1], side=150, seed=0)[0]).save(library / "2023/party/IMG_1.jpg")
+    Image.new("RGB", (96, 64), (90, 120, 150)).save(library / "2024/trip/IMG_1.jpg")
+    Image.new("RGB", (96, 64), (40, 40, 40)).save(library / "top.png")
+    (library / "anna/broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    (library / "notes.txt").write_text("who is who")
+    (library / "2024/trip/.DS_Store").write_bytes(b"\0\0")
+
+    out = tmp_path / "annotated"
+    result = run_cli("predict", library, "--json", "--annotate", out)
+    assert result.returncode == 1, result.stderr  # the unreadable image still fails the run
+    lines = [json.loads(line) for line in result.stdout.splitlines()]  # stdout: JSON lines only
+    assert [line["relative"] for line in lines] == ["2023/party/IMG_1.jpg", "2024/trip/IMG_1.jpg",
+                                                    "anna/broken.jpg", "top.png"]
+    assert [line["file"] for line in lines] == [str(library / line["relative"]) for line in lines]
+    assert len(lines[0]["faces"]) == 1 and lines[1]["faces"] == [] and lines[3]["faces"] == []
+    assert "broken.jpg" in lines[2]["error"] and "error" not in lines[0]
+    assert "skipped 2 file(s) that are neither images nor videos" in result.stderr
+    assert "notes.txt" not in result.stdout + result.stderr  # skipped, not reported as an error
+    assert "images: 100%" in result.stderr  # the progress bar: stderr, never stdout
+    assert (out / "2023/party/IMG_1_annotated.png").is_file() and (out / "2024/trip/IMG_1_annotated.png").is_file()
+
+    flat = run_cli("predict", library, "--json", "--no-recursive")
+    assert flat.returncode == 0, flat.stderr
+    assert [json.loads(line)["relative"] for line in flat.stdout.splitlines()] == ["top.png"]
+    assert "skipped 1 file(s)" in flat.stderr
+    only_folders = run_cli("predict", library / "2023", "--no-recursive")
+    assert only_folders.returncode == 2 and "2023: folder has no images or videos" in only_folders.stderr
+    assert "--no-recursive" in only_folders.stderr
+
+
+def test_mtcnn_finds_a_real_face_the_cascade_misses_offline_and_fer_classifies_it(monkeypatch, tmp_path):
+    """FER(detector="mtcnn") runs MTCNN (its weights inside the `mtcnn` wheel, no network): on a
+    composed photo of a real FER2013 face that the Haar cascade misses it finds the face, and the
+    recognizer classifies that crop; `predict --detector mtcnn` reaches it."""
+    import socket
+
+    from conftest import dataset_path
+    from keras_fer.data import load_dataset
+    from keras_fer.faces import MTCNNDetector
+
+    def no_network(*args, **kwargs):
+        raise OSError("network access in an offline test")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    fer = FER(detector="mtcnn")
+    assert isinstance(fer.detector, MTCNNDetector)
+    haar = FaceDetector()
+    raw = load_dataset("fer2013", dataset_path("fer2013"), equalize=False)["test"]
+    for i in np.random.default_rng(2).permutation(len(raw))[:40]:  # Haar misses ~3 in 10 at 120 px
+        photo, (placed,) = compose_photo(raw.images[i:i + 1], side=120, seed=int(i))
+        gray = np.asarray(Image.fromarray(photo).convert("L"))
+        if not any(iou(box, placed) >= 0.5 for box in haar.detect(gray)):
+            found = fer.detect_emotions(photo)
+            if any(iou(face["box"], placed) >= 0.5 for face in found):
+                break
+    else:
+        pytest.fail("MTCNN found none of the faces the Haar cascade missed in 40 photos")
+    face = max(found, key=lambda f: iou(f["box"], placed))
+    assert fer.detector.detect(gray)[0] == tuple(found[0]["box"])
+    expected = FER().classify_faces([crop_square(gray, face["box"])])[0]
+    np.testing.assert_allclose(list(face["emotions"].values()), expected, atol=1e-5)
+    assert face["top_emotion"] == fer.class_names[int(expected.argmax())]
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    result = run_cli("predict", tmp_path / "photo.png", "--json", "--detector", "mtcnn")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["faces"] == found

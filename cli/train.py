@@ -94,7 +94,7 @@ def best_summary(out):
     from keras_fer.training import best_record
 
     record = best_record(out)
-    if not record:  # no epoch had a validation score (a NaN loss): no best.keras
-        return f"no validation accuracy; model: {out / 'last.keras'}"
+    if not record:  # a NaN loss, or only a progressive recipe's small-size epochs so far: no best.keras
+        return f"no best.keras yet; model: {out / 'last.keras'}"
     return (f"best validation accuracy {record['val_accuracy']:.4f} (epoch {record['epoch']}); "
             f"model: {out / 'best.keras'}")

@@ -14,7 +14,7 @@ import numpy as np
 
 from split_arguments import accuracy, add_split_arguments, load_split  # also puts the repository on sys.path
 
-from keras_fer.evaluation import predict
+from keras_fer.inference import predict
 from keras_fer.model_io import load_model
 
 # FER+ names of FER2013's classes; the others are spelled alike.

@@ -17,7 +17,7 @@ import numpy as np
 
 from split_arguments import accuracy, add_split_arguments, load_split  # also puts the repository on sys.path
 
-from keras_fer.evaluation import predict
+from keras_fer.inference import predict
 from keras_fer.model_io import load_model
 
 BIAS_GRID = np.linspace(-1, 1, 41)

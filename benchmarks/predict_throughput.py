@@ -23,7 +23,7 @@ from unittest import mock
 import keras
 import numpy as np
 
-from keras_fer import FER, evaluation
+from keras_fer import FER, inference
 from keras_fer.data.pipeline import ToModelInput
 from keras_fer.faces import FaceDetector
 from keras_fer.data import load_dataset
@@ -74,7 +74,7 @@ class Before(FER):
             faces = faces[None] if faces.ndim == 2 else faces
             return keras.ops.convert_to_numpy(ToModelInput(size, channels)(faces[..., None].astype("float32")))
 
-        with mock.patch.object(evaluation, "to_model_input", tensorflow_resize):
+        with mock.patch.object(inference, "to_model_input", tensorflow_resize):
             return super().classify_faces(crops)
 
 

@@ -12,7 +12,7 @@ import time
 
 from split_arguments import accuracy, add_split_arguments, load_split  # also puts the repository on sys.path
 
-from keras_fer.evaluation import predict
+from keras_fer.inference import predict
 from keras_fer.model_io import load_model, save_model
 
 

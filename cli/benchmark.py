@@ -53,6 +53,7 @@ def throughput(call, batch, repeats=3):
 def run(args):
     from keras_fer.cli.convert import calibration_dataset, sample_inputs
     from keras_fer.convert import QUANTIZE_MODES, convert
+    from keras_fer.inference import model_outputs
     from keras_fer.litert import TFLiteModel
     from keras_fer.model_io import load_model, resolve_model_path
 
@@ -76,7 +77,7 @@ def run(args):
                  "batch32_images_per_s": throughput(lambda: model.predict(batch, batch_size=32, verbose=0), 32),
                  "file_mb": resolve_model_path(args.model).stat().st_size / 1e6})
     if args.accuracy and labels is not None:
-        rows[0]["accuracy"] = _accuracy(model.predict(faces, batch_size=256, verbose=0), labels)
+        rows[0]["accuracy"] = _accuracy(model_outputs(model, faces), labels)
     median, p90 = timings(lambda: model(one, training=False), args.runs)
     rows.append({"model": "keras model(x)", "threads": "all", "batch1_median_ms": median, "batch1_p90_ms": p90,
                  "batch32_images_per_s": throughput(lambda: model(batch, training=False), 32), "file_mb": rows[0]["file_mb"]})
@@ -89,7 +90,7 @@ def run(args):
         path = convert(model, folder / f"{mode}.tflite", mode, calibration)
         accuracy = None
         if args.accuracy and labels is not None:
-            accuracy = _accuracy(TFLiteModel(path, num_threads=max(args.threads)).predict(faces), labels)
+            accuracy = _accuracy(model_outputs(TFLiteModel(path, num_threads=max(args.threads)), faces), labels)
         for threads in args.threads:
             tflite = TFLiteModel(path, num_threads=threads)
             median, p90 = timings(lambda: tflite.predict(one), args.runs)

@@ -81,10 +81,10 @@ def sample_inputs(metadata, class_names, dataset, path, samples, seed, size, cha
 def run(args):
     from keras_fer import __version__
     from keras_fer.convert import (
-        ConversionCheckError, check, convert, describe, sha256, verify, write_sidecars,
+        ConversionCheckError, check, convert, describe, verify, write_sidecars,
     )
     from keras_fer.litert import TFLiteModel
-    from keras_fer.model_io import load_model, resolve_model_path
+    from keras_fer.model_io import load_model, resolve_model_path, sha256
 
     model, metadata = load_model(args.model)
     out = pathlib.Path(args.out or default_out(args.model, args.quantize))

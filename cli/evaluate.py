@@ -32,9 +32,8 @@ def run(args):
     if (args.model is None) == (args.model_option is None):
         raise ValueError("give the model once: as the first argument or as --model")
     args.model = args.model or args.model_option
-    from keras_fer.evaluation import (
-        classification_report, format_report, load_split_for_model, predict, save_report,
-    )
+    from keras_fer.evaluation import classification_report, format_report, load_split_for_model, save_report
+    from keras_fer.inference import predict
     from keras_fer.model_io import load_model
 
     model, metadata = load_model(args.model)

@@ -10,7 +10,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up banner i
 from keras_fer import layers  # noqa: F401  (registers the serializable layers)
 from keras_fer.models import VARIANTS, build_model, build_variant, variant_names
 from keras_fer.recognizer import FER
-from keras_fer.zoo import pretrained
+from keras_fer.shipped import pretrained
 
 __version__ = "0.1.0"
 

@@ -15,7 +15,6 @@ scale 1 and zero point 0, output uint8 probabilities with scale 1/256).
 """
 
 import contextlib
-import hashlib
 import json
 import pathlib
 
@@ -208,7 +207,3 @@ def write_sidecars(tflite_path, description):
     if labels.is_file() and labels.read_text() != text:
         raise ValueError(f"{labels}: already lists other classes; write this model to another folder")
     labels.write_text(text)
-
-
-def sha256(path):
-    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()

@@ -56,7 +56,7 @@ def teacher_probabilities(data, teachers, cache_path=None, flip=False):
 
 
 def _predict_in_data_order(teacher, data, flip=False):
-    from keras_fer.evaluation import predict
+    from keras_fer.inference import predict
     from keras_fer.model_io import load_model
 
     model, metadata = load_model(teacher)

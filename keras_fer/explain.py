@@ -179,7 +179,7 @@ def explain_faces(fer, image, class_name=None, color="rgb", layer=None, simam_la
     Probabilities are of the single view explained (no test-time augmentation)."""
     from keras_fer.data.images import as_pil, prepare_face, to_grayscale
     from keras_fer.data.pipeline import to_model_input
-    from keras_fer.evaluation import model_outputs
+    from keras_fer.inference import model_outputs
 
     explainer = cached_explainer(fer, layer, simam_layer)
     if detect:
@@ -212,8 +212,8 @@ def cached_explainer(fer, layer, simam_layer):
 def keras_twin(fer):
     """The Keras model behind `fer`: its own, or for a bundled model run by LiteRT (the default)
     the shipped `.keras` it was converted from. A `.tflite` path has none (Explainer says so)."""
-    from keras_fer import zoo
+    from keras_fer import shipped, zoo
 
-    if isinstance(fer.model, keras.Model) or fer.model_name not in zoo.PRETRAINED:
+    if isinstance(fer.model, keras.Model) or fer.model_name not in zoo.MODELS:
         return fer.model
-    return zoo.pretrained(fer.model_name)
+    return shipped.pretrained(fer.model_name)

@@ -5,11 +5,17 @@ Keras ignores) and beside it as `<name>.json`. A `.tflite` file carries it besid
 `<name>.tflite.json` (written by `keras_fer convert`).
 """
 
+import hashlib
 import json
 import pathlib
 import zipfile
 
 import keras
+
+# Imported for what they register with Keras, so that load_model finds this package's layers.
+from keras_fer import layers  # noqa: F401
+from keras_fer import zoo
+from keras_fer.data import pipeline  # noqa: F401  (ToModelInput)
 
 METADATA_ENTRY = "keras_fer.json"
 
@@ -53,17 +59,19 @@ def write_record(path, record):
     tmp.replace(path)
 
 
+def sha256(path):
+    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
+
+
 def tflite_metadata_path(path):
     path = pathlib.Path(path)
     return path.with_name(path.name + ".json")
 
 
 def resolve_model_path(name_or_path):
-    """A pretrained model's name (see `zoo.PRETRAINED`) -> its file in the
+    """A pretrained model's name (see `zoo.MODELS`) -> its file in the
     package; anything else is taken as a path."""
-    from keras_fer import zoo
-
-    if str(name_or_path) in zoo.PRETRAINED:
+    if str(name_or_path) in zoo.MODELS:
         return zoo.pretrained_path(str(name_or_path))
     return pathlib.Path(name_or_path)
 
@@ -82,10 +90,7 @@ def load_model(path, num_threads=None):
         advice = "write it again with keras_fer convert, or delete it to load the model without class names"
         metadata = read_record(sidecar, advice) if sidecar.is_file() else {}
         return TFLiteModel(path, num_threads=num_threads), metadata
-    metadata = read_metadata(path)
-    import keras_fer  # noqa: F401  (registers the custom layers)
-
-    return keras.models.load_model(path), metadata
+    return keras.models.load_model(path), read_metadata(path)
 
 
 def initialise_from(network, name_or_path):

@@ -15,9 +15,11 @@ import pathlib
 
 import numpy as np
 
+from keras_fer import shipped, zoo
 from keras_fer.data.images import as_pil, prepare_face, to_grayscale
-from keras_fer.evaluation import predict_faces
 from keras_fer.faces import crop_square, make_detector
+from keras_fer.inference import predict_faces
+from keras_fer.model_io import load_model
 
 
 class FER:
@@ -43,8 +45,6 @@ class FER:
                  ten_crop=False, backend=None):
         if flip and ten_crop:
             raise ValueError("choose one test-time augmentation: flip or ten_crop")
-        from keras_fer.model_io import load_model
-
         if isinstance(model, str) or hasattr(model, "__fspath__"):
             self.model, self.metadata = load_model(model_file(model, backend), num_threads=num_threads)
             self.model_name = str(model)
@@ -120,12 +120,10 @@ BACKENDS = ("litert", "keras")
 def model_file(model, backend=None):
     """The file `FER(model, backend=...)` runs: a pretrained name's `.tflite` (LiteRT, the default)
     or `.keras`; a path as given, when its suffix fits `backend`."""
-    from keras_fer import zoo
-
     if backend not in (None, *BACKENDS):
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    if str(model) in zoo.PRETRAINED:
-        return zoo.pretrained_file(str(model), "keras" if backend == "keras" else "tflite")
+    if str(model) in zoo.MODELS:
+        return shipped.pretrained_file(str(model), "keras" if backend == "keras" else "tflite")
     path = pathlib.Path(model)
     suffix = {"litert": ".tflite", "keras": ".keras"}.get(backend)
     if suffix and path.suffix != suffix:

@@ -14,7 +14,7 @@ import pathlib
 import keras
 import numpy as np
 
-from keras_fer.evaluation import predict
+from keras_fer.inference import predict
 from keras_fer.model_io import read_record, save_model
 
 AVERAGED = "averaged.keras"

@@ -6,7 +6,8 @@
 Each is `keras_fer convert NAME --quantize float16 --calibration-data DATA/NAME` (verified: top-1
 agreement with the `.keras` >= 99.5 % on 500 real faces of its own data set), moved with its
 `.tflite.json` into the package. The sidecar records the `.keras` file's sha256 (`source.model_sha256`),
-which `keras_fer.zoo.tflite_staleness` compares. float16: as fast as float32 under LiteRT on x86
+which `keras_fer.shipped.tflite_staleness` compares; the new `.tflite`'s own sha256 goes into
+`keras_fer/zoo.py`'s table (printed at the end). float16: as fast as float32 under LiteRT on x86
 and half the size (BENCHMARKS.md, "Fast by default").
 """
 
@@ -21,11 +22,12 @@ QUANTIZE = "float16"
 
 
 def main():
-    from keras_fer import zoo
+    from keras_fer import shipped, zoo
     from keras_fer.cli.main import main as keras_fer
+    from keras_fer.model_io import sha256
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", default=list(zoo.PRETRAINED))
+    parser.add_argument("names", nargs="*", default=list(zoo.MODELS))
     parser.add_argument("--datasets", type=pathlib.Path, default=ROOT.parent / "shared" / "datasets",
                         help="the folder holding fer2013/ and ferplus/ (real faces for the verification)")
     args = parser.parse_args()
@@ -39,7 +41,8 @@ def main():
             target = zoo.FOLDER / out.name
             shutil.move(out.with_name(out.name + ".json"), target.with_name(target.name + ".json"))
             shutil.move(out, target)  # labels.txt stays behind: the sidecar lists the classes
-        print(f"{target}: up to date ({zoo.tflite_staleness(name) or 'sha256 of the .keras recorded'})")
+        print(f"{target}: up to date ({shipped.tflite_staleness(name) or 'sha256 of the .keras recorded'}); "
+              f"its sha256 for keras_fer/zoo.py's table: {sha256(target)}")
 
 
 if __name__ == "__main__":

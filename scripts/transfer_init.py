@@ -17,7 +17,7 @@ import sys
 import keras
 
 from keras_fer.data import load_dataset
-from keras_fer.evaluation import predict
+from keras_fer.inference import predict
 from keras_fer.model_io import copy_matching_weights, load_model, save_model
 
 

@@ -85,7 +85,7 @@ def pretrained_file(name="fer2013"):
     """A shipped pretrained model; it is part of the package, so a missing file is a failure."""
     from keras_fer import zoo
 
-    path = zoo.FOLDER / zoo.PRETRAINED[name]
+    path = zoo.MODELS[name].path()
     assert path.is_file(), f"pretrained model {name!r} missing from the package: {path}"
     return path
 

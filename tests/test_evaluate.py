@@ -91,7 +91,7 @@ def test_flip_averaging_is_the_mean_of_both_views(csv_and_model):
     """`predict(..., flip=True)` (evaluate --flip, FER(flip=True)): per face, the mean of the
     probabilities of the face and of its mirror image, computed here independently."""
     from keras_fer import FER
-    from keras_fer.evaluation import predict
+    from keras_fer.inference import predict
 
     csv_path, model_path, model, folder_order = csv_and_model
     data = load_dataset("fer2013", csv_path)["private_test"].subset(range(12))
@@ -108,7 +108,7 @@ def test_flip_averaging_is_the_mean_of_both_views(csv_and_model):
 def test_model_outputs_take_one_batch_without_predicts_setup(csv_and_model, monkeypatch):
     """Inputs that fit one batch (a photo's faces) go through predict_on_batch, which skips
     predict's per-call setup; more go through predict. The numbers are predict's either way."""
-    from keras_fer.evaluation import model_outputs
+    from keras_fer.inference import model_outputs
 
     csv_path, _, model, _ = csv_and_model
     x = to_model_input(load_dataset("fer2013", csv_path)["private_test"].images[:12], 48, 3)
@@ -127,7 +127,7 @@ def test_ten_crop_is_the_mean_of_ten_independently_cut_views(csv_and_model):
     of the probabilities of its 44×44 crops at the centre and the four corners of the stored
     48×48 face and of their mirror images, each enlarged to the input, cut here by hand."""
     from keras_fer import FER
-    from keras_fer.evaluation import predict
+    from keras_fer.inference import predict
 
     csv_path, _, model, folder_order = csv_and_model
     data = load_dataset("fer2013", csv_path)["private_test"].subset(range(7))

@@ -8,7 +8,7 @@ import pytest
 
 import keras_fer
 from conftest import backend_available, dataset_path, run_cli, run_python
-from keras_fer import zoo
+from keras_fer import shipped, zoo
 
 # RESULTS.md, "Shipped models": (data set, validation split, images, accuracy).
 RESULTS = {
@@ -22,7 +22,7 @@ CLASS_NAMES = {
 
 
 def test_every_listed_model_is_shipped_and_loads_by_name():
-    assert zoo.available() == list(zoo.PRETRAINED) == list(RESULTS)
+    assert zoo.available() == list(zoo.MODELS) == list(RESULTS)
     for name, classes in CLASS_NAMES.items():
         model = keras_fer.pretrained(name)
         metadata = model.keras_fer_metadata
@@ -32,8 +32,23 @@ def test_every_listed_model_is_shipped_and_loads_by_name():
         keras_fer.pretrained("fer2014")
 
 
+@pytest.mark.parametrize("name", list(RESULTS))
+def test_shipped_files_are_the_ones_zoo_lists(name):
+    """A model file swapped without updating keras_fer/zoo.py's table fails here; the table's
+    variant and input size are the network's (same weights as a fresh build of that variant)."""
+    from keras_fer.model_io import sha256
+
+    entry = zoo.MODELS[name]
+    assert sha256(entry.path("keras")) == entry.keras_sha256, f"{entry.path('keras')} is not the file zoo.py lists"
+    assert sha256(entry.path("tflite")) == entry.tflite_sha256, f"{entry.path('tflite')} is not the file zoo.py lists"
+    model = keras_fer.pretrained(name)
+    assert model.input_shape[1:3] == (entry.input_size, entry.input_size)
+    built = keras_fer.build_variant(entry.variant, input_size=entry.input_size, classes=model.output_shape[-1])
+    assert [w.shape for w in built.weights] == [w.shape for w in model.weights]
+
+
 def test_shipped_models_fit_the_package_size_budget():
-    total = sum((zoo.FOLDER / file).stat().st_size for file in zoo.PRETRAINED.values())
+    total = sum(model.path().stat().st_size for model in zoo.MODELS.values())
     assert total <= 25e6, f"pretrained models take {total / 1e6:.1f} MB of the 25 MB budget"
 
 
@@ -118,7 +133,7 @@ def _real_inputs(name, model, count=300):
 @pytest.mark.parametrize("name", list(RESULTS))
 def test_shipped_tflite_is_made_from_the_shipped_keras_and_agrees_with_it(name):
     """A `.keras` replaced without running scripts/export_pretrained_tflite.py fails here."""
-    assert zoo.tflite_staleness(name) is None, zoo.tflite_staleness(name)
+    assert shipped.tflite_staleness(name) is None, shipped.tflite_staleness(name)
     keras_model, tflite_model = keras_fer.pretrained(name), keras_fer.pretrained(name, format="tflite")
     assert type(tflite_model).__name__ == "TFLiteModel"
     assert tflite_model.keras_fer_metadata["class_names"] == CLASS_NAMES[name]
@@ -142,7 +157,7 @@ def test_a_stale_tflite_is_noticed_and_keras_runs_instead(tmp_path, monkeypatch)
     sidecar["source"]["model_sha256"] = "0" * 64  # converted from another fer2013.keras
     (tmp_path / "fer2013.tflite.json").write_text(json.dumps(sidecar))
     monkeypatch.setattr(zoo, "FOLDER", tmp_path)
-    assert "fer2013.tflite was converted from another fer2013.keras" in zoo.tflite_staleness("fer2013")
+    assert "fer2013.tflite was converted from another fer2013.keras" in shipped.tflite_staleness("fer2013")
     with pytest.warns(UserWarning, match="running fer2013.keras with Keras instead.*export_pretrained_tflite"):
         assert model_file("fer2013") == tmp_path / "fer2013.keras"
     with pytest.raises(ValueError, match=r"m\.keras: backend 'litert' runs \.tflite files"):

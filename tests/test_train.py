@@ -381,7 +381,7 @@ def test_weight_average_is_the_mean_of_the_epochs_weights_across_a_resume(tmp_pa
     averaged.keras holds the mean of the weights after epochs 2, 3 and 4, and its recorded
     validation accuracy is what the saved file scores."""
 
-    from keras_fer import evaluation, training
+    from keras_fer import inference, training
     from keras_fer.data import load_dataset
 
     class Crash(Exception):
@@ -416,7 +416,7 @@ def test_weight_average_is_the_mean_of_the_epochs_weights_across_a_resume(tmp_pa
         np.testing.assert_allclose(saved, mean, rtol=1e-5, atol=1e-6)
     assert not np.allclose(averaged.get_weights()[0], weights_after[4][0])  # not the last epoch's
     assert (info["epoch"], info["averaged_epochs"], info["average_from_epoch"]) == (4, 3, 2)
-    scored = np.mean(np.argmax(evaluation.predict(averaged, val), axis=-1) == val.hard_labels)
+    scored = np.mean(np.argmax(inference.predict(averaged, val), axis=-1) == val.hard_labels)
     assert info["val_accuracy"] == pytest.approx(scored)
     column = [float(r["val_accuracy_averaged"]) for r in csv.DictReader(open(out / "history.csv"))]
     assert len(column) == 4 and np.isnan(column[0]) and column[-1] == pytest.approx(scored)

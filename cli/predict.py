@@ -8,11 +8,11 @@ One JSON line per image or sampled video frame (with --json): file (the path as 
 counted on stderr.
 """
 
-import json
 import pathlib
 import sys
 
 from keras_fer.cli import stream
+from keras_fer.cli.records import emit
 
 
 def add_parser(commands):
@@ -99,10 +99,10 @@ def _image(fer, path, relative, args, out):
         image = as_pil(path)
         faces = fer.detect_emotions(image)
     except ValueError as error:  # BadInputError: names the file and the problem
-        _emit({"file": str(path), "relative": str(relative), "error": str(error)}, args)
+        emit({"file": str(path), "relative": str(relative), "error": str(error)}, args)
         print(f"keras_fer predict: {error}", file=sys.stderr)
         return False
-    _emit({"file": str(path), "relative": str(relative), "frame": None, "time": None, "faces": faces}, args)
+    emit({"file": str(path), "relative": str(relative), "frame": None, "time": None, "faces": faces}, args)
     if out:
         from keras_fer.annotate import draw_faces
 
@@ -126,26 +126,12 @@ def _video(fer, path, relative, args, out):
             record = {"file": str(path), "relative": str(relative), "frame": frame, "time": round(time, 3),
                       "faces": fer.detect_emotions(rgb)}
             records.append(record)
-            _emit(record, args)
+            emit(record, args)
     except ValueError as error:
-        _emit({"file": str(path), "relative": str(relative), "error": str(error)}, args)
+        emit({"file": str(path), "relative": str(relative), "error": str(error)}, args)
         print(f"keras_fer predict: {error}", file=sys.stderr)
         return False
     if out:
         csv_path = write_summary(records, fer.class_names, out / relative.parent, path.stem)
         print(f"{path}: emotion over time in {csv_path} (.json, .png)", file=sys.stderr)
     return True
-
-
-def _emit(record, args):
-    if args.json:
-        print(json.dumps(record), flush=True)
-        return
-    where = record["file"] + (f" frame {record['frame']}" if record.get("frame") is not None else "")
-    if "error" in record:
-        print(f"{where}: error: {record['error']}")
-    elif not record["faces"]:
-        print(f"{where}: no face found")
-    else:
-        faces = "; ".join(f"{f['top_emotion']} {f['score']:.2f} at {tuple(f['box'])}" for f in record["faces"])
-        print(f"{where}: {len(record['faces'])} face(s): {faces}")

@@ -18,7 +18,7 @@ def add_arguments(parser):
 def run(args):
     import numpy as np
 
-    from keras_fer.cli.predict import _emit
+    from keras_fer.cli.records import emit
     from keras_fer.recognizer import FER
     from keras_fer.stream import AnnotatedVideo, SystemClock, open_reader, run_stream, stream_name
 
@@ -33,8 +33,8 @@ def run(args):
     held = [0]
 
     def on_frame(frame, faces):
-        _emit({"file": args.stream, "frame": frame.index, "time": round(frame.time, 3), "clock": round(frame.taken, 3),
-               "dropped": frame.dropped_before, "faces": faces}, args)
+        emit({"file": args.stream, "frame": frame.index, "time": round(frame.time, 3), "clock": round(frame.taken, 3),
+              "dropped": frame.dropped_before, "faces": faces}, args)
         if video:
             video.add(frame, faces)
             held[0] += frame.dropped_before

@@ -7,7 +7,7 @@ list of indices into them plus its labels. FER+'s PNGs hold the original pixels,
 JPEGs, so its faces are matched by content (cosine similarity of equalized 16x16 thumbnails);
 matches below `MIN_SIMILARITY` (0.2-0.4 % of FER+) are left out.
 
-    python -m keras_fer.data.pack --fer2013 ../shared/datasets/fer2013 --ferplus ../shared/datasets/ferplus \
+    python -m keras_fer.data.pack --fer2013 $KERAS_FER_DATASETS/fer2013 --ferplus $KERAS_FER_DATASETS/ferplus \
         --out .gpu/faces.npz                                     # here, with TensorFlow (the loaders)
     load(".gpu/faces.npz", "ferplus/train/majority")             # there: NumPy and OpenCV only
     keras_fer train --dataset ferplus --data .gpu/faces.npz ...  # any backend: load_dataset reads packs
@@ -50,9 +50,10 @@ def match(queries, pool, chunk=2048):
 def build(fer2013_root, ferplus_root, out):
     import cv2
 
-    from keras_fer.data import load_dataset
+    from keras_fer.data.fer2013 import load_fer2013  # the loaders, not load_dataset: that imports this module
+    from keras_fer.data.ferplus import load_ferplus
 
-    fer2013 = load_dataset("fer2013", fer2013_root)
+    fer2013 = load_fer2013(fer2013_root)
     offsets = {"train": 0, "test": len(fer2013["train"])}
     faces = np.concatenate([fer2013["train"].images, fer2013["test"].images])
     arrays = {"fer2013_class_names": np.array(fer2013["train"].class_names)}
@@ -61,7 +62,7 @@ def build(fer2013_root, ferplus_root, out):
         arrays[f"fer2013/{split}/labels"] = fer2013[split].labels
     report = {}
     for mode in ("majority", "probability"):
-        ferplus = load_dataset("ferplus", ferplus_root, label_mode=mode)
+        ferplus = load_ferplus(ferplus_root, label_mode=mode)
         arrays["ferplus_class_names"] = np.array(ferplus["train"].class_names)
         for split, folder in FERPLUS_SPLITS.items():
             best, similarity = match(ferplus[split].images, fer2013[folder].images)

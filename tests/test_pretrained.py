@@ -39,8 +39,8 @@ def test_shipped_files_are_the_ones_zoo_lists(name):
     from keras_fer.model_io import sha256
 
     entry = zoo.MODELS[name]
-    assert sha256(entry.path("keras")) == entry.keras_sha256, f"{entry.path('keras')} is not the file zoo.py lists"
-    assert sha256(entry.path("tflite")) == entry.tflite_sha256, f"{entry.path('tflite')} is not the file zoo.py lists"
+    for format, listed in (("keras", entry.keras_sha256), ("tflite", entry.tflite_sha256)):
+        assert sha256(entry.path(format)) == listed, f"{entry.path(format)} is not the file zoo.py lists"
     model = keras_fer.pretrained(name)
     assert model.input_shape[1:3] == (entry.input_size, entry.input_size)
     built = keras_fer.build_variant(entry.variant, input_size=entry.input_size, classes=model.output_shape[-1])

@@ -8,9 +8,8 @@ unlike averaging their predictions. A GroupNorm network has no batch statistics 
 """
 
 import argparse
-import time
 
-from split_arguments import accuracy, add_split_arguments, load_split  # also puts the repository on sys.path
+from common import accuracy, add_split_arguments, load_split, timed  # also puts the repository on sys.path
 
 from keras_fer.evaluation import predict
 from keras_fer.model_io import load_model, save_model
@@ -38,10 +37,9 @@ def main():
 
     best = (-1.0, None)
     for alpha in [float(a) for a in args.alphas.split(",")]:
-        start = time.perf_counter()
         model_a.set_weights(interpolate(weights_a, weights_b, alpha))
-        score = accuracy(predict(model_a, data), data)
-        seconds = time.perf_counter() - start
+        probabilities, seconds = timed(predict, model_a, data)
+        score = accuracy(probabilities, data)
         print(f"alpha {alpha:.2f}  accuracy {score:.4f}  ({seconds:.0f} s)", flush=True)
         best = max(best, (score, alpha))
     if args.save_best:

@@ -4,7 +4,7 @@ inference cost of all its members (unlike `weight_interpolation.py`, whose avera
 Each model is predicted once; the subsets reuse those probabilities.
 
     .venv/bin/python benchmarks/prediction_ensemble.py A.keras B.keras [C.keras ...] [--flip] \
-        [--dataset fer2013 --data ../shared/datasets/DATASET --split test]
+        [--dataset fer2013 --data $KERAS_FER_DATASETS/DATASET --split test]
 """
 
 import argparse

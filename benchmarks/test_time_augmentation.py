@@ -5,7 +5,7 @@ the centre and four corners, each resized to the model's input as the full face 
 reports single views.
 
     .venv/bin/python benchmarks/test_time_augmentation.py [MODEL] [--crops 42,44] \
-        [--dataset fer2013 --data ../shared/datasets/DATASET --split test]
+        [--dataset fer2013 --data $KERAS_FER_DATASETS/DATASET --split test]
 """
 
 import argparse

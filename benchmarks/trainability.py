@@ -1,5 +1,5 @@
 """Does the network learn from scratch? Validation accuracy per epoch of several variants, side by
-side under one recipe, on a FER2013 subset (the trainability question of ../shared/README.md).
+side under one recipe, on a FER2013 subset (RESULTS.md, "Trainability").
 
     .venv/bin/python benchmarks/trainability.py --size 48 --images 10000 --epochs 3 \
         --runs improved improved_init first_conv mobilenetv3_large

@@ -4,7 +4,7 @@ where the average of their weights can beat both (a "model soup"); at no extra i
 unlike averaging their predictions. A GroupNorm network has no batch statistics to re-estimate.
 
     .venv/bin/python benchmarks/weight_interpolation.py A.keras B.keras [--alphas 0,0.25,0.5,0.75,1] \
-        [--dataset fer2013 --data ../shared/datasets/DATASET --split test] [--save-best OUT.keras]
+        [--dataset fer2013 --data $KERAS_FER_DATASETS/DATASET --split test] [--save-best OUT.keras]
 """
 
 import argparse

@@ -11,16 +11,12 @@ short side), as it detects now (on a copy downscaled for faces from 10 %), and M
 """
 
 import argparse
-import pathlib
-import time
 
 import numpy as np
+from common import test_faces, timed  # also puts the repository on sys.path
 
-from keras_fer.data import load_dataset
 from keras_fer.faces import CASCADES, FaceDetector, MTCNNDetector
 from keras_fer.synthetic import compose_photo, iou
-
-DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013"
 
 
 def measure(detector, photos):
@@ -28,9 +24,8 @@ def measure(detector, photos):
     ratios, seconds = [], []
     for photo, boxes in photos:
         gray = photo.mean(axis=2).astype(np.uint8)
-        start = time.perf_counter()
-        detected = detector.detect(gray)
-        seconds.append(time.perf_counter() - start)
+        detected, took = timed(detector.detect, gray)
+        seconds.append(took)
         for box in boxes:
             best = max(detected, key=lambda d: iou(d, box), default=None)
             if best is not None and iou(best, box) >= 0.5:
@@ -53,8 +48,7 @@ def main():
     parser.add_argument("--side", type=int, nargs="+", default=[140])
     parser.add_argument("--cascades", action="store_true", help="compare OpenCV's cascades instead")
     args = parser.parse_args()
-    test = load_dataset("fer2013", DATA, equalize=False)["test"]
-    faces = test.images[np.random.default_rng(0).permutation(len(test))[: args.faces]]
+    faces = test_faces()[: args.faces]
     if args.cascades:
         candidates = [(f"{name}/n{n}", FaceDetector(name, min_neighbors=n, min_size=0.05))
                       for name in CASCADES for n in (3, 5)]

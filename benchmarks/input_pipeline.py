@@ -10,31 +10,23 @@ be at least 3x faster than the model consumes, so that it is never the bottlenec
 """
 
 import argparse
-import pathlib
-import sys
-import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+import keras
+import numpy as np
+from common import dataset_path, timed  # also puts the repository on sys.path
+from train_throughput import images_per_second  # same timing, one implementation
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-import keras_fer  # noqa: E402
-from keras_fer.data import load_dataset  # noqa: E402
-from keras_fer.data.pipeline import tf_dataset  # noqa: E402
-from train_throughput import images_per_second  # noqa: E402  (same timing, one implementation)
-
-DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013"
+import keras_fer
+from keras_fer.data import load_dataset
+from keras_fer.data.pipeline import tf_dataset
 
 
 def pipeline_rate(data, size, batch_size):
     dataset = tf_dataset(data, size, 3, batch_size=batch_size, training=True, augment="standard")
     for _ in dataset.take(3):  # warm-up: tracing and the first shuffle buffer
         pass
-    start, count = time.perf_counter(), 0
-    for images, _ in dataset:
-        count += int(images.shape[0])
-    return count / (time.perf_counter() - start)
+    count, seconds = timed(lambda: sum(int(images.shape[0]) for images, _ in dataset))
+    return count / seconds
 
 
 def model_rate(size, batch_size, steps):
@@ -48,7 +40,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=5)
     args = parser.parse_args()
-    data = load_dataset("fer2013", DATA)["train"]
+    data = load_dataset("fer2013", dataset_path("fer2013"))["train"]
     data = data.subset(np.random.default_rng(0).permutation(len(data))[: args.images])
     print(f"keras {keras.__version__} ({keras.backend.backend()}), batch {args.batch_size}, "
           f"{len(data)} FER2013 train images")

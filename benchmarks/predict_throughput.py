@@ -17,19 +17,16 @@ other processes on a shared host does not favour whichever ran in a quiet moment
 
 import argparse
 import pathlib
-import time
 from unittest import mock
 
 import keras
 import numpy as np
+from common import median_seconds, test_faces, timed, with_ratios  # also puts the repository on sys.path
 
 from keras_fer import FER, inference
 from keras_fer.data.pipeline import ToModelInput
 from keras_fer.faces import FaceDetector
-from keras_fer.data import load_dataset
 from keras_fer.synthetic import compose_photo, iou
-
-DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013"
 
 
 def faces_per_second(fer, photos, batched):
@@ -38,12 +35,10 @@ def faces_per_second(fer, photos, batched):
     # Warm-up with the call measured: graph tracing (one per new batch shape until TensorFlow relaxes
     # the shape) and allocation are paid once by a stream of photos, not per photo.
     fer.detect_emotions_batch(images) if batched else fer.detect_emotions(images[0])
-    start = time.perf_counter()
     if batched:
-        results = fer.detect_emotions_batch(images)
+        results, seconds = timed(fer.detect_emotions_batch, images)
     else:
-        results = [fer.detect_emotions(image) for image in images]
-    seconds = time.perf_counter() - start
+        results, seconds = timed(lambda: [fer.detect_emotions(image) for image in images])
     found = sum(len(faces) for faces in results)
     recalled = sum(any(iou(face["box"], box) >= 0.5 for face in faces)
                    for faces, (_, placed) in zip(results, photos) for box in placed)
@@ -52,13 +47,7 @@ def faces_per_second(fer, photos, batched):
 
 def classify_ms(fer, crop, calls=50):
     """Median milliseconds of `classify_faces` on one face crop (preprocessing included)."""
-    fer.classify_faces([crop])
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        fer.classify_faces([crop])
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+    return 1000 * median_seconds(lambda: fer.classify_faces([crop]), calls)
 
 
 class Before(FER):
@@ -92,8 +81,7 @@ def main():
     parser.add_argument("--photos", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; each row is its best")
     args = parser.parse_args()
-    test = load_dataset("fer2013", DATA, equalize=False)["test"]
-    faces = test.images[np.random.default_rng(0).permutation(len(test))]
+    faces = test_faces()
     fers = list(recognizers(args.tflite))
     print(f"{'recognizer':<32}{'classify 1 face ms':>20}")
     for name, fer in fers:
@@ -113,11 +101,10 @@ def main():
                 rates[name, batched] = faces_s
                 print(f"{name:<32}{per_photo:>12}{'batch' if batched else 'single':>8}{faces_s:>10.1f}"
                       f"{photos_s:>10.1f}{found:>7}{recalled:>5}/{per_photo * len(photos)}", flush=True)
-        before = fers[0][0]
         for batched in (False, True):
-            ratios = ", ".join(f"{name} {rates[name, batched] / rates[before, batched]:.2f}x"
-                               for name, _ in fers[1:])
-            print(f"  {per_photo} face(s)/photo, {'batch' if batched else 'single'}: vs before: {ratios}")
+            row = with_ratios({name: rates[name, batched] for name, _ in fers}, fers[0][0])
+            call = "batch" if batched else "single"
+            print(f"  {per_photo} face(s)/photo, {call}, faces/s (vs before): {row}")
 
 
 if __name__ == "__main__":

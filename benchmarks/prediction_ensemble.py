@@ -4,16 +4,15 @@ inference cost of all its members (unlike `weight_interpolation.py`, whose avera
 Each model is predicted once; the subsets reuse those probabilities.
 
     .venv/bin/python benchmarks/prediction_ensemble.py A.keras B.keras [C.keras ...] [--flip] \
-        [--dataset fer2013 --data ../shared/datasets/DATASET --split test]
+        [--dataset fer2013 --data $KERAS_FER_DATASETS/DATASET --split test]
 """
 
 import argparse
 import itertools
-import time
 
 import numpy as np
 
-from split_arguments import accuracy, add_split_arguments, load_split  # also puts the repository on sys.path
+from common import accuracy, add_split_arguments, load_split, timed  # also puts the repository on sys.path
 
 from keras_fer.inference import predict
 from keras_fer.model_io import load_model
@@ -39,14 +38,14 @@ def main():
 
     probabilities, data, classes = [], None, None
     for name in args.models:
-        start = time.perf_counter()
-        model, metadata = load_model(name)
+        (model, metadata), seconds = timed(load_model, name)
         if classes is not None and metadata.get("class_names") != classes:
             raise SystemExit(f"{name} predicts {metadata.get('class_names')}, not {classes}")
         classes = metadata.get("class_names")
-        data = load_split(metadata, args.dataset, args.data, args.split)
-        probabilities.append(predict(model, data, flip=args.flip))
-        print(f"predicted {name} ({time.perf_counter() - start:.0f} s)", flush=True)
+        data, load_seconds = timed(load_split, metadata, args.dataset, args.data, args.split)
+        result, predict_seconds = timed(predict, model, data, flip=args.flip)
+        probabilities.append(result)
+        print(f"predicted {name} ({seconds + load_seconds + predict_seconds:.0f} s)", flush=True)
 
     for subset, accuracy in ensemble_accuracies(probabilities, data).items():
         print(f"accuracy {accuracy:.4f}  {' + '.join(args.models[i] for i in subset)}")

@@ -5,15 +5,14 @@ the centre and four corners, each resized to the model's input as the full face 
 reports single views.
 
     .venv/bin/python benchmarks/test_time_augmentation.py [MODEL] [--crops 42,44] \
-        [--dataset fer2013 --data ../shared/datasets/DATASET --split test]
+        [--dataset fer2013 --data $KERAS_FER_DATASETS/DATASET --split test]
 """
 
 import argparse
 import dataclasses
-import time
 
 import numpy as np
-from split_arguments import accuracy, add_split_arguments, load_split  # also puts the repository on sys.path
+from common import accuracy, add_split_arguments, load_split, timed  # also puts the repository on sys.path
 
 from keras_fer.inference import crop_offsets, predict
 from keras_fer.model_io import load_model
@@ -34,9 +33,8 @@ def main():
     views = {}  # every view's probabilities, computed once; the combinations below are means of them
 
     def record(name, images):
-        start = time.perf_counter()
-        views[name] = predict(model, dataclasses.replace(data, images=np.ascontiguousarray(images)))
-        seconds = time.perf_counter() - start
+        view = dataclasses.replace(data, images=np.ascontiguousarray(images))
+        views[name], seconds = timed(predict, model, view)
         print(f"view {name:<28} accuracy {accuracy(views[name], data):.4f}  ({seconds:.0f} s)", flush=True)
 
     record("full", data.images)

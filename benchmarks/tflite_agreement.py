@@ -9,9 +9,8 @@ verifying. The numbers pinned in that test and quoted in RESULTS.md / tflite/REA
 import argparse
 import pathlib
 import tempfile
-import time
 
-from split_arguments import add_split_arguments, load_split  # also puts the repository on sys.path
+from common import add_split_arguments, load_split, timed  # also puts the repository on sys.path
 
 from keras_fer.convert import QUANTIZE_MODES, agreement_protocol, convert, verify
 from keras_fer.litert import TFLiteModel
@@ -36,12 +35,11 @@ def main():
     calibration, x, labels = protocol_faces(model, metadata, args.dataset, args.data, args.split)
     with tempfile.TemporaryDirectory() as folder:
         for mode in QUANTIZE_MODES:
-            start = time.perf_counter()
-            path = convert(model, pathlib.Path(folder) / f"{mode}.tflite", mode, calibration)
-            r = verify(model, TFLiteModel(path), x, labels)
+            r, seconds = timed(lambda: verify(model, TFLiteModel(
+                convert(model, pathlib.Path(folder) / f"{mode}.tflite", mode, calibration)), x, labels))
             print(f"{mode:8s} agreement {r['agreement']:.3f}  max prob diff {r['max_probability_difference']:.4f}  "
                   f"accuracy keras {r['keras_accuracy']:.3f} tflite {r['tflite_accuracy']:.3f}  "
-                  f"({time.perf_counter() - start:.0f} s)", flush=True)
+                  f"({seconds:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":

@@ -12,17 +12,13 @@ per-channel formulation, keras_fer.layers.GroupNormalization).
 
 import argparse
 import contextlib
-import pathlib
-import sys
-import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+import keras
+import numpy as np
+from common import timed, with_ratios  # also puts the repository on sys.path
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-import keras_fer  # noqa: E402
-from keras_fer.layers import GroupNormalization  # noqa: E402
+import keras_fer
+from keras_fer.layers import GroupNormalization
 
 MODELS = {
     "improved": lambda size: keras_fer.build_variant("improved", input_size=size, classes=7),
@@ -42,10 +38,8 @@ def images_per_second(model, batch, steps):
     y = np.eye(7, dtype="float32")[rng.integers(0, 7, batch)]
     for _ in range(2):
         model.train_on_batch(x, y)
-    start = time.perf_counter()
-    for _ in range(steps):
-        model.train_on_batch(x, y)
-    return steps * batch / (time.perf_counter() - start)
+    _, seconds = timed(lambda: [model.train_on_batch(x, y) for _ in range(steps)])
+    return steps * batch / seconds
 
 
 def main():
@@ -63,10 +57,7 @@ def main():
                 with (GroupNormalization.keras_formulation() if name.endswith("_keras_gn")
                       else contextlib.nullcontext()):  # read when train_on_batch traces
                     rates[name] = images_per_second(MODELS[name](size), batch, args.steps)
-            base = rates.get("mobilenetv3_large")
-            cells = ", ".join(
-                f"{name} {rate:.1f}" + (f" ({rate / base:.2f}x)" if base else "") for name, rate in rates.items())
-            print(f"{size}x{size} batch {batch}: {cells}", flush=True)
+            print(f"{size}x{size} batch {batch}: {with_ratios(rates, 'mobilenetv3_large')}", flush=True)
 
 
 if __name__ == "__main__":

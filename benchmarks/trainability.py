@@ -1,5 +1,5 @@
 """Does the network learn from scratch? Validation accuracy per epoch of several variants, side by
-side under one recipe, on a FER2013 subset (the trainability question of ../shared/README.md).
+side under one recipe, on a FER2013 subset (RESULTS.md, "Trainability").
 
     .venv/bin/python benchmarks/trainability.py --size 48 --images 10000 --epochs 3 \
         --runs improved improved_init first_conv mobilenetv3_large
@@ -12,19 +12,14 @@ registry's `improved` default); `improved_dirac` has the dirac shortcuts only. P
 import argparse
 import json
 import pathlib
-import sys
 import tempfile
-import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+import numpy as np
+from common import dataset_path, timed  # also puts the repository on sys.path
 
-import numpy as np  # noqa: E402
-
-from keras_fer.data import load_dataset  # noqa: E402
-from keras_fer.experiments import run_once  # noqa: E402
-from keras_fer.training import get_recipe  # noqa: E402
-
-DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013"
+from keras_fer.data import load_dataset
+from keras_fer.experiments import run_once
+from keras_fer.training import get_recipe
 RUNS = {
     "improved": ("improved", {}),  # the registry's (zero-initialised last norms)
     "improved_faithful": ("improved", {"zero_init_last_norm": False}),  # Keras default initialisers
@@ -46,19 +41,19 @@ def main():
     parser.add_argument("--runs", nargs="+", default=list(RUNS))
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
-    splits = load_dataset("fer2013", DATA)
+    splits = load_dataset("fer2013", dataset_path("fer2013"))
     train = splits["train"].subset(np.sort(np.random.default_rng(0).permutation(len(splits["train"]))[: args.images]))
     val = splits["test"]
     recipe = get_recipe(args.recipe, epochs=args.epochs, batch_size=args.batch_size)
     results = {}
     for run in args.runs:
         name, extra = RUNS[run]
-        start = time.time()
         with tempfile.TemporaryDirectory() as out:
-            summary = run_once(name, extra, train, val, recipe, out, args.size, 0, {"verbose": 0})
+            summary, seconds = timed(run_once, name, extra, train, val, recipe, out, args.size, 0,
+                                     {"verbose": 0})
         results[run] = {"val_accuracy": [round(v, 4) for v in summary["val_accuracy"]],
                         "accuracy": [round(v, 4) for v in summary["accuracy"]],
-                        "wall_s": round(time.time() - start, 1)}
+                        "wall_s": round(seconds, 1)}
         print(run, json.dumps(results[run]), flush=True)
     print(f"\nFER2013, {len(train)} train images, {args.size}x{args.size}, recipe {args.recipe} "
           f"({args.epochs} epochs, batch {args.batch_size}); validation = test/ (PublicTest)")

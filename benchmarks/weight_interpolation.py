@@ -4,13 +4,12 @@ where the average of their weights can beat both (a "model soup"); at no extra i
 unlike averaging their predictions. A GroupNorm network has no batch statistics to re-estimate.
 
     .venv/bin/python benchmarks/weight_interpolation.py A.keras B.keras [--alphas 0,0.25,0.5,0.75,1] \
-        [--dataset fer2013 --data ../shared/datasets/DATASET --split test] [--save-best OUT.keras]
+        [--dataset fer2013 --data $KERAS_FER_DATASETS/DATASET --split test] [--save-best OUT.keras]
 """
 
 import argparse
-import time
 
-from split_arguments import accuracy, add_split_arguments, load_split  # also puts the repository on sys.path
+from common import accuracy, add_split_arguments, load_split, timed  # also puts the repository on sys.path
 
 from keras_fer.inference import predict
 from keras_fer.model_io import load_model, save_model
@@ -38,10 +37,9 @@ def main():
 
     best = (-1.0, None)
     for alpha in [float(a) for a in args.alphas.split(",")]:
-        start = time.perf_counter()
         model_a.set_weights(interpolate(weights_a, weights_b, alpha))
-        score = accuracy(predict(model_a, data), data)
-        seconds = time.perf_counter() - start
+        probabilities, seconds = timed(predict, model_a, data)
+        score = accuracy(probabilities, data)
         print(f"alpha {alpha:.2f}  accuracy {score:.4f}  ({seconds:.0f} s)", flush=True)
         best = max(best, (score, alpha))
     if args.save_best:

@@ -10,7 +10,7 @@ import keras_fer
 from conftest import backend_available, dataset_path, run_cli, run_python
 from keras_fer import shipped, zoo
 
-# RESULTS.md, "Shipped models": (data set, validation split, images, accuracy).
+# RESULTS.md, "Table 3": (data set, validation split, images, accuracy).
 RESULTS = {
     "fer2013": ("fer2013", "test", 3589, 0.6319),   # test/ = PublicTest
     "ferplus": ("ferplus", "valid", 3191, 0.8414),  # FER2013Valid, majority labels

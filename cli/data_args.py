@@ -1,5 +1,6 @@
 """Data and recipe arguments shared by `train` and `experiment`."""
 
+from keras_fer.cli.architecture_args import architecture_overrides
 
 RUNS_VARIABLE = "KERAS_FER_RUNS"  # where runs go without --out: outside any checkout, so a fresh clone keeps them
 DEFAULT_RUNS = "~/keras_fer_runs"
@@ -45,6 +46,7 @@ def run_folder(args, command):
             parts.append(args.model)
         parts += [f"{flag}{value}" for flag, value in (("size", args.input_size), ("seed", args.seed),
                                                         ("limit", args.limit)) if value]
+        parts += [f"{field}-{value}" for field, value in architecture_overrides(args).items()]
         root = pathlib.Path(os.environ.get(RUNS_VARIABLE) or DEFAULT_RUNS).expanduser()
         args.out = str(root / "-".join(parts))
         print(f"run folder: {pathlib.Path(args.out).resolve()}", flush=True)

@@ -1,5 +1,6 @@
 """`keras_fer train`: train a network on a data set with `model.fit` (see keras_fer.training)."""
 
+from keras_fer.cli.architecture_args import add_architecture_arguments, architecture_overrides
 from keras_fer.cli.data_args import add_data_arguments, load_train_val, run_folder
 
 
@@ -9,6 +10,7 @@ def add_parser(commands):
     parser = commands.add_parser("train", help="train a model on FER2013, FER+, RaFD or a folder")
     add_data_arguments(parser)
     parser.add_argument("--model", default="improved", choices=variant_names())
+    add_architecture_arguments(parser)
     parser.add_argument("--input-channels", type=int, default=3, choices=(1, 3))
     parser.add_argument("--time-budget", type=float, help="seconds of training in all (a --resume continues the same plan); the schedule is fitted to it")
     parser.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"),
@@ -75,7 +77,7 @@ def run(args):
     with distribution_scope(args.strategy):  # the model and its optimizer are created inside
         network = keras_fer.build_variant(args.model, input_size=args.input_size,
                                           input_channels=args.input_channels, classes=len(train.class_names),
-                                          **recipe.model_options)
+                                          **{**recipe.model_options, **architecture_overrides(args)})
         if args.init_from and not args.resume:  # a resumed run restores its own weights
             from keras_fer.model_io import initialise_from
 

@@ -22,6 +22,7 @@ import numpy as np
 from keras_fer.data.pipeline import ArrayBatches, accepting_any_size, augmentation, with_input_layers
 from keras_fer.data.splits import write_split_record
 from keras_fer.model_io import read_record, save_model, write_record
+from keras_fer.models.config import ArchitectureConfig
 from keras_fer.weight_averaging import WeightAverage
 
 SCHEDULE_STATE = "schedule.json"  # EpochSchedule's plan, read back by a resumed run
@@ -58,8 +59,8 @@ class Recipe:
     # per epoch), the rest at the network's input size; 0 = off.
     small_size: int = 0
     small_fraction: float = 0.0
-    # Builder arguments that belong to the recipe (what `keras_fer tune` searches): dropout,
-    # groups, dilation_rate, ...; `train` passes them to build_variant.
+    # The recipe's architecture: ArchitectureConfig fields over the --model variant's (what
+    # `keras_fer tune` searches: dropout, groups, dilation_rate, ...); `train` passes them to build_variant.
     model_options: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
@@ -69,6 +70,10 @@ class Recipe:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"{path}: unknown recipe field(s) {unknown}; known: {sorted(known)}")
+        try:  # a misspelt architecture field or choice fails here, not after the data has loaded
+            ArchitectureConfig.from_dict(values.get("model_options", {}))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path}: model_options: {error}") from None
         return cls(**values)
 
     def save(self, path):
@@ -318,6 +323,9 @@ def fit(network, train, val, recipe, out_dir, *, stored_size=None, seed=0, time_
         "dataset": dataset, "recipe": dataclasses.asdict(recipe), "backend": keras.backend.backend(),
         **(provenance or {}),
     }
+    architecture = getattr(network, "keras_fer_architecture", None)  # set by the builder
+    if architecture is not None:
+        metadata["architecture"] = architecture.to_dict()
     config = {**metadata, "model": network.name, "split": split, "seed": seed, "n_train": len(train),
               "n_val": len(val), "stored_size": stored_size, "time_budget": time_budget}
     if not resuming:  # a finished run's plan and random streams are not this run's

@@ -16,7 +16,7 @@ import keras_tuner
 
 import keras_fer
 from keras_fer.data.pipeline import ArrayBatches, with_input_layers
-from keras_fer.models.variants import variant_arguments
+from keras_fer.models.variants import variant_config
 from keras_fer.training import compile_for_training
 
 
@@ -38,7 +38,7 @@ class FERHyperModel(keras_tuner.HyperModel):
             values["momentum"] = hp.Float("momentum", 0.8, 0.99)
         options = dict(base.model_options)
         options["dropout"] = hp.Float("dropout", 0.0, 0.5, step=0.1)
-        if variant_arguments(self.variant)["norm"] == "group":
+        if variant_config(self.variant).norm == "group":
             options["groups"] = hp.Choice("groups", [2, 4, 8], default=8)
         options["dilation_rate"] = hp.Choice("dilation_rate", [1, 2, 3], default=2)
         return dataclasses.replace(base, model_options=options, **values)

@@ -24,11 +24,13 @@ def test_layers_and_builder_on_backend(other):
     # Every test of both files, but output shapes at 48 only, training only for the two variants
     # that between them hold every layer type (the baseline: SE + BatchNorm; improved: the rest),
     # and no parameter counts or layer-type checks (the builder's arithmetic and structure, the same
-    # on every backend; 224x224 models are slow to initialise on JAX): the rest add no backend code
-    # path and cost minutes on a CPU.
+    # on every backend; 224x224 models are slow to initialise on JAX), no architecture-config or
+    # registry tests (the builder's bookkeeping; every layer they build is checked by the layer
+    # helpers and the two variants): the rest add no backend code path and cost minutes on a CPU.
     select = ("(not output_shapes or 48) and (not every_variant_trains or improved or mobilenetv3_large)"
               " and not parameter_counts and not keras_applications and not smaller_than_the_baseline"
-              " and not variant_structure and not switches_are_builder_arguments")
+              " and not variant_structure and not switches_are_builder_arguments and not architecture_config"
+              " and not architecture_option and not block_table and not registry_entry and not has_a_pinned")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", "-k", select, *PORTABLE_TESTS],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,

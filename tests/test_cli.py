@@ -44,3 +44,14 @@ def test_info_rejects_unknown_model():
     result = keras_fer_cli("info", "--model", "resnet50")
     assert result.returncode == 2
     assert "invalid choice: 'resnet50'" in result.stderr
+
+
+def test_info_switches_override_the_variant():
+    # The baseline with the paper's attention and norm has first_conv's weights (dilation adds none).
+    result = keras_fer_cli("info", "--model", "mobilenetv3_large", "--attention", "simam", "--norm", "group",
+                           "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["params"] == PARAMS_224_7["first_conv"]
+    assert report["architecture"]["attention"] == "simam" and report["architecture"]["stem_dilation"] == 1
+    assert {row["attention"] for row in report["blocks"]} == {"SimAM", "-"}

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import simam_weights_reference
+from layer_checks import EXAMPLES, check_config_round_trip, check_saved_model_round_trip, registered_names
 from keras_fer.layers import (
     DilatedShortcut,
     DiracDepthwise,
@@ -168,8 +169,6 @@ def test_dirac_init_makes_the_branch_a_normalised_copy():
     got = keras.ops.convert_to_numpy(branch(x))
     mean, std = x.mean(axis=(1, 2), keepdims=True), np.sqrt(x.var(axis=(1, 2), keepdims=True) + 1e-3)
     np.testing.assert_allclose(got, (x - mean) / std, atol=1e-4)
-    kernel = keras.ops.convert_to_numpy(DiracDepthwise()((3, 3, 2, 1)))
-    assert kernel.sum() == 2 and kernel[1, 1, :, 0].tolist() == [1.0, 1.0]
 
 
 def test_squeeze_excite_reference_and_params():
@@ -185,25 +184,28 @@ def test_squeeze_excite_reference_and_params():
     assert se.count_params() == 16 * 8 + 8 + 8 * 16 + 16
 
 
-@pytest.mark.parametrize(
-    "layer",
-    [
-        SimAM(lambda_=0.01),
-        StridedDilatedConv2D(5, 3, strides=2, dilation_rate=2, use_bias=True),
-        DilatedShortcut(12, strides=2, maxpool=True, norm="group", groups=4, kernel_init="dirac",
-                        implementation="polyphase"),
-        SqueezeExcite(8, ratio=0.5),
-        GroupNormalization(groups=4, epsilon=1e-3, gamma_initializer="zeros"),
-    ],
-    ids=lambda layer: type(layer).__name__,
-)
-def test_config_round_trip(layer):
-    config = layer.get_config()
-    clone = type(layer).from_config(config)
-    assert clone.get_config() == config
-    serialized = keras.saving.serialize_keras_object(layer)
-    assert serialized["registered_name"].startswith("keras_fer>")
-    assert keras.saving.deserialize_keras_object(serialized).get_config() == config
+def test_every_registered_object_has_an_example():
+    assert registered_names() == sorted(EXAMPLES)
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_config_round_trip(name):
+    check_config_round_trip(EXAMPLES[name]())
+
+
+@pytest.mark.parametrize("name", [name for name in sorted(EXAMPLES) if name != "DiracDepthwise"])
+def test_keras_file_round_trip(name, tmp_path):
+    check_saved_model_round_trip(EXAMPLES[name](), tmp_path)
+
+
+def test_dirac_depthwise_is_the_identity_kernel():
+    kernel = keras.ops.convert_to_numpy(DiracDepthwise()((3, 3, 4, 1)))
+    identity = np.zeros((3, 3, 4, 1), "float32")
+    identity[1, 1] = 1
+    np.testing.assert_array_equal(kernel, identity)
+    x = np.random.default_rng(11).normal(size=(1, 5, 5, 4)).astype("float32")
+    copy = keras.ops.depthwise_conv(x, kernel, 1, "same")
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(copy), x)
 
 
 @pytest.mark.parametrize("groups, shape", [(8, (3, 6, 5, 16)), (1, (2, 4, 4, 8)), (4, (2, 3, 3, 4)),

@@ -1,11 +1,18 @@
 """The builder and the named variants: parameter counts, structure, shapes, trainability."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
 
 import keras_fer
+from conftest import run_cli
+from keras_fer.cli.main import build_parser
 from keras_fer.layers import DilatedShortcut, SimAM, SqueezeExcite, StridedDilatedConv2D
+from keras_fer.models import VARIANTS, ArchitectureConfig
+from keras_fer.models.registry import ATTENTIONS, REGISTRIES, Attention
+from keras_fer.models.summary import attention_cost, block_table
 
 # Pinned at 224x224x3, 7 classes. Max-pooling and dilation add no weights, so the three variants
 # with the dilated branch share one count.
@@ -22,6 +29,10 @@ ATTENTION_BLOCKS = 8
 
 def count(model, layer_type):
     return sum(isinstance(layer, layer_type) for layer in model.layers)
+
+
+def test_every_variant_has_a_pinned_count():
+    assert sorted(PARAMS_224_7) == sorted(keras_fer.variant_names())
 
 
 @pytest.mark.parametrize("name", list(PARAMS_224_7))
@@ -41,7 +52,8 @@ def test_baseline_matches_keras_applications(classes):
 
 
 def test_every_variant_is_smaller_than_the_baseline():
-    counts = {name: keras_fer.build_variant(name, classes=8).count_params() for name in PARAMS_224_7}
+    counts = {name: keras_fer.build_variant(name, classes=8).count_params()
+              for name in keras_fer.variant_names()}
     baseline = counts.pop("mobilenetv3_large")
     assert all(n < baseline for n in counts.values()), counts
 
@@ -122,7 +134,7 @@ def test_output_shapes(size, channels):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", list(PARAMS_224_7))
+@pytest.mark.parametrize("name", keras_fer.variant_names())
 def test_every_variant_trains(name):
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
@@ -151,3 +163,73 @@ def test_mixed_precision_builds_and_predicts():
     assert model.get_layer("block15_simam").compute_dtype == "float16"
     assert out.dtype == np.float32 and np.all(np.isfinite(out))
     np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-3)
+
+
+@pytest.mark.parametrize("name", keras_fer.variant_names())
+def test_architecture_config_round_trips_and_builds_the_variant(name):
+    config = VARIANTS[name]
+    assert ArchitectureConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    by_config = keras_fer.build_model(48, config=config, name=name)
+    by_name = keras_fer.build_variant(name, input_size=48)
+    assert by_config.to_json() == by_name.to_json()
+    assert by_name.keras_fer_architecture == config
+    # Keyword arguments override the config's fields, as they override a variant's.
+    narrow = keras_fer.build_variant(name, input_size=48, width=0.5)
+    assert narrow.keras_fer_architecture == config.replace(width=0.5)
+
+
+def test_architecture_config_rejects_unknown_fields_and_choices():
+    with pytest.raises(ValueError, match=r"unknown architecture field\(s\) \['atention'\]"):
+        ArchitectureConfig.from_dict({"atention": "se"})
+    with pytest.raises(ValueError, match="norm must be one of batch, group; got 'layer'"):
+        ArchitectureConfig(norm="layer")
+    with pytest.raises(ValueError, match="implementation must be one of"):
+        ArchitectureConfig(implementation="fft")
+
+
+@pytest.mark.parametrize("field,choice", [(field, choice) for field, registry in REGISTRIES.items()
+                                          for choice in registry])
+def test_every_architecture_option_builds_and_round_trips(field, choice, tmp_path):
+    model = keras_fer.build_variant("improved", input_size=32, classes=3, **{field: choice})
+    assert getattr(model.keras_fer_architecture, field) == choice
+    x = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
+    if field == "attention":  # the variants train every norm and shortcut (test_every_variant_trains)
+        model.compile(keras.optimizers.SGD(0.01), "sparse_categorical_crossentropy")
+        assert np.isfinite(float(model.train_on_batch(x, np.arange(4) % 3)))
+    model.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)
+    # Eager calls: tracing predict for both models would take most of the test's time.
+    predict = lambda m: keras.ops.convert_to_numpy(m(x, training=False))  # noqa: E731
+    np.testing.assert_allclose(predict(loaded), predict(model), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", keras_fer.variant_names())
+def test_block_table_matches_the_built_model(name):
+    config = VARIANTS[name]
+    model = keras_fer.build_variant(name, input_size=64, classes=5)
+    rows = block_table(config, 64, 3, 5)
+    blocks = rows[1:16]
+    projections = [model.get_layer(f"block{i}_project") for i in range(1, 16)]
+    assert [row["out"] for row in blocks] == [layer.filters for layer in projections]
+    attention_layers = [l.name for l in model.layers if l.name.endswith("_" + config.attention)]
+    assert len(attention_layers) == sum(row["attention"] != "-" for row in blocks)
+    assert count(model, DilatedShortcut) == sum("dilated shortcut" in row["operator"] for row in blocks)
+    assert rows[-1]["out"] == 5 and rows[-2]["out"] == model.get_layer("last_point_conv").filters
+
+
+def test_a_new_attention_needs_only_a_registry_entry():
+    toy = Attention("Toy", lambda channels, config, name: keras.layers.Activation("linear", name=name))
+    with ATTENTIONS.registered("toy", toy):
+        model = keras_fer.build_variant("improved", input_size=32, attention="toy")
+        assert len([l for l in model.layers if l.name.endswith("_toy")]) == ATTENTION_BLOCKS
+        rows = block_table(model.keras_fer_architecture, 32)
+        assert sum(row["attention"] == "Toy" for row in rows) == attention_cost(rows)["attention_blocks"] == 8
+        result = run_cli("info", "--attention", "toy", "--input-size", "32", "--json")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["architecture"]["attention"] == "toy"
+        train = build_parser().parse_args(["train", "--dataset", "folder", "--data", ".",
+                                           "--attention", "toy"])
+        assert train.attention == "toy"
+    assert "toy" not in ATTENTIONS
+    result = run_cli("info", "--attention", "toy")
+    assert result.returncode == 2 and "invalid choice: 'toy'" in result.stderr

@@ -27,9 +27,10 @@ def face_folder(tmp_path_factory):
 
 def test_train_writes_a_complete_run(tmp_path, face_folder):
     out = tmp_path / "run"
+    # --attention: a registry's option over the variant's, recorded with the model.
     args = ["train", "--dataset", "folder", "--data", str(face_folder), "--model", "improved",
-            "--input-size", "32", "--epochs", "2", "--batch-size", "16", "--recipe", "paper",
-            "--learning-rate", "0.01", "--out", str(out)]
+            "--attention", "se", "--input-size", "32", "--epochs", "2", "--batch-size", "16",
+            "--recipe", "paper", "--learning-rate", "0.01", "--out", str(out)]
     result = cli(*args)
     assert result.returncode == 0, result.stderr[-3000:]
     for name in ("config.json", "splits.json", "history.csv", "best.keras", "last.keras"):
@@ -44,6 +45,8 @@ def test_train_writes_a_complete_run(tmp_path, face_folder):
     assert metadata["class_names"] == sorted(p.name for p in face_folder.iterdir())
     assert metadata["preprocessing"]["equalize"] is True and metadata["preprocessing"]["input_size"] == 32
     assert model.output_shape == (None, 7)
+    assert metadata["architecture"] == keras_fer.VARIANTS["improved"].replace(attention="se").to_dict()
+    assert model.get_layer("block15_se") is not None
     assert max(float(r["val_accuracy"]) for r in history) == pytest.approx(metadata_best(out), abs=1e-6)
 
     again = cli(*args)
@@ -492,6 +495,12 @@ def test_recipe_file_with_an_unknown_field_is_named(tmp_path):
     path = tmp_path / "r.json"
     path.write_text(json.dumps({"learning_rate": 0.1, "learnig_rate": 0.2}))
     with pytest.raises(ValueError, match=r"r\.json: unknown recipe field\(s\) \['learnig_rate'\]"):
+        Recipe.from_file(path)
+    path.write_text(json.dumps({"model_options": {"groups": 4, "atention": "se"}}))
+    with pytest.raises(ValueError, match=r"r\.json: model_options: unknown architecture field\(s\) \['atention"):
+        Recipe.from_file(path)
+    path.write_text(json.dumps({"model_options": {"attention": "cbam"}}))
+    with pytest.raises(ValueError, match=r"r\.json: model_options: attention must be one of se, simam, none"):
         Recipe.from_file(path)
     path.write_text('{"learning_rate": 0.1,')  # a recipe cut short
     with pytest.raises(ValueError, match=r"r\.json: not readable JSON .*fix the recipe file"):

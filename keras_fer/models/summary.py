@@ -1,19 +1,18 @@
 """The built network as rows of the paper's Table 2, and the attention cost of its Table 1."""
 
-from keras_fer.layers import make_divisible
-from keras_fer.models.spec import HEAD_FILTERS, LAST_POINT_FILTERS, MOBILENETV3_LARGE_BLOCKS, STEM_FILTERS
+from keras_fer.layers import NORMS
+from keras_fer.models.config import ArchitectureConfig
+from keras_fer.models.registry import ATTENTIONS, SHORTCUTS
+from keras_fer.models.spec import HEAD_FILTERS, MOBILENETV3_LARGE_BLOCKS, STEM_FILTERS
 
 SE_REDUCTION = 4  # MobileNetV3's SE ratio 0.25
 
 
-def block_table(arguments, input_size=224, input_channels=3, classes=7, blocks=MOBILENETV3_LARGE_BLOCKS):
-    """Rows (dicts) describing the network that `build_model(**arguments)` builds."""
-    width = arguments.get("width", 1.0)
-    norm = {"batch": "BN", "group": "GN"}[arguments.get("norm", "group")]
-    attention = arguments.get("attention", "simam")
-    shortcut = arguments.get("shortcut", "dilated_maxpool")
-    stem_dilation = arguments.get("stem_dilation", 2)
-    rate = arguments.get("dilation_rate", 2)
+def block_table(config, input_size=224, input_channels=3, classes=7, blocks=MOBILENETV3_LARGE_BLOCKS):
+    """Rows (dicts) describing the network that `build_model(config=config)` builds (`config`: an
+    ArchitectureConfig, or a dict of its fields)."""
+    config = ArchitectureConfig.of(config)
+    norm = NORMS[config.norm].label
     size, channels = input_size, input_channels
 
     def row(operator, exp, out, attn, nl, stride, dilation):
@@ -31,25 +30,24 @@ def block_table(arguments, input_size=224, input_channels=3, classes=7, blocks=M
     def down(n, stride):
         return -(-n // stride)
 
-    stem = make_divisible(STEM_FILTERS * width)
-    rows = [row(f"conv2d 3x3, {norm}", "-", stem, "-", "HS", 2, stem_dilation)]
+    stem = config.channels(STEM_FILTERS)
+    rows = [row(f"conv2d 3x3, {norm}", "-", stem, "-", "HS", 2, config.stem_dilation)]
     size, channels = down(size, 2), stem
     for block in blocks:
-        exp, out = make_divisible(block.exp * width), make_divisible(block.out * width)
-        branch = block.dilated and shortcut != "identity"
+        exp, out = config.channels(block.exp), config.channels(block.out)
+        branch = config.has_dilated_branch(block)
         operator = f"bneck {block.kernel}x{block.kernel}, {norm}"
-        if branch:
-            operator += ", dilated shortcut" + (" + maxpool" if shortcut == "dilated_maxpool" else "")
-        attn = {"se": "SE", "simam": "SimAM", "none": "-"}[attention] if block.attention else "-"
+        operator += SHORTCUTS[config.shortcut].label if branch else ""
+        attn = ATTENTIONS[config.attention].label if block.attention else "-"
         nl = "RE" if block.activation == "relu" else "HS"
-        rows.append(row(operator, exp, out, attn, nl, block.stride, rate if branch else 1))
+        rows.append(row(operator, exp, out, attn, nl, block.stride, config.dilation_rate if branch else 1))
         size, channels = down(size, block.stride), out
-    head = make_divisible(HEAD_FILTERS * width)
+    head = config.channels(HEAD_FILTERS)
     rows.append(row(f"conv2d 1x1, {norm}", "-", head, "-", "HS", 1, 1))
     channels = head
     rows.append(row("global avg pool", "-", "-", "-", "-", "-", "-"))
     size = 1
-    last = make_divisible(LAST_POINT_FILTERS * width) if width > 1.0 else LAST_POINT_FILTERS
+    last = config.last_point_filters()
     rows.append(row("conv2d 1x1 (no norm)", "-", last, "-", "HS", 1, 1))
     channels = last
     rows.append(row("conv2d 1x1 -> classes", "-", classes, "-", "softmax", 1, 1))

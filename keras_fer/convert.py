@@ -85,7 +85,7 @@ def convert(model, path, quantize="none", calibration_inputs=None):
     tmp = path.with_name(path.stem + ".partial.tflite")
     try:
         # int8 quantizes Keras' GroupNorm formulation better; float files run the layer's own
-        # faster (benchmarks/tflite_group_norm.py).
+        # faster (BENCHMARKS.md, "What we tried").
         with GroupNormalization.keras_formulation() if quantize == "int8" else contextlib.nullcontext():
             model.export(str(tmp), format="litert", verbose=False, **options)
     except Exception as error:  # the converter raises many types; name the model and the mode

@@ -90,7 +90,7 @@ class GroupNormalization(keras.layers.GroupNormalization):
     Inside `keras_formulation()` it traces as Keras' layer: full-integer TFLite quantizes Keras'
     single 5-D reductions better (int8 top-1 agreement with Keras 0.930 vs 0.842 on the shipped
     fer2013), so int8 exports use it; float TFLite files run this one 1.4-1.7x faster
-    (benchmarks/tflite_group_norm.py).
+    (BENCHMARKS.md, "What we tried").
     """
 
     _use_keras_formulation = False
@@ -126,7 +126,7 @@ class GroupNormalization(keras.layers.GroupNormalization):
         grouped = ops.mean(ops.reshape(per_channel, (-1, self.groups, per_group)), axis=-1, keepdims=True)
         # Back to one value per channel by a product with ones (exact). ops.repeat did the same in
         # ~30 TF ops per call, 56 % of the network's graph; with it the first training step took
-        # 1.33x as long and the first predict 1.89x (tracing; benchmarks/group_norm_graph.py).
+        # 1.33x as long and the first predict 1.89x (tracing; BENCHMARKS.md, "What we tried").
         return ops.reshape(grouped * ops.ones((1, 1, per_group), grouped.dtype), (-1, 1, 1, channels))
 
 
@@ -261,7 +261,7 @@ class StridedDilatedConv2D(keras.layers.Layer):
 
         A dilated tap only ever meets pixels of its own phase (i mod d), so each phase grid gets a
         plain convolution with SAME padding, and the results are interleaved back. Exact. Slower
-        than TensorFlow's own dilated convolution on a CPU (benchmarks/README in BENCHMARKS.md);
+        than TensorFlow's own dilated convolution on a CPU (measured when it was written);
         kept for backends whose dilated depthwise convolution is slow.
         """
         d = self.dilation_rate

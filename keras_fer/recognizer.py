@@ -37,7 +37,7 @@ class FER:
     about a point for the shipped models) at twice the compute.
     ten_crop: average the probabilities of ten crops of each face (centre, corners, mirrored) at
     ten times the compute: about as good as flip for the shipped models.
-    The gains per model are in README.md and RESULTS.md's test-time augmentation table.
+    The gains per model are in docs/models.md and RESULTS.md.
     Both are off by default, as the paper evaluates single views.
     """
 

@@ -121,7 +121,7 @@ def compile_for_training(wrapper, recipe):
     )
     # Create the optimizer's slots now. Keras' TF trainer (no strategy) otherwise creates them inside
     # the first compiled step, and TensorFlow then traces that step twice (AdamW at 32x32: 25 s to
-    # the first step instead of 13, benchmarks/first_step.py); tests and tuner trials pay it most.
+    # the first step instead of 13, BENCHMARKS.md, "What we tried"); tests and tuner trials pay it most.
     wrapper.optimizer.build(wrapper.trainable_variables)
     return wrapper
 

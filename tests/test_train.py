@@ -441,7 +441,7 @@ def test_weight_average_errors_name_the_problem(tmp_path):
 
 def test_optimizer_slots_exist_before_the_first_step_and_are_the_ones_it_updates():
     """compile_for_training builds the optimizer eagerly (else TensorFlow traces the first step twice,
-    benchmarks/first_step.py); the step must then update those slots, not make new ones."""
+    BENCHMARKS.md, "What we tried"); the step must then update those slots, not make new ones."""
     network = keras_fer.build_variant("improved", input_size=32, classes=7)
     wrapper = compile_for_training(with_input_layers(network, 48, "none"), RECIPES["strong"])
     slots = list(wrapper.optimizer.variables)

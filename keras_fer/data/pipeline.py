@@ -141,7 +141,7 @@ class ArrayBatches(keras.utils.PyDataset):
     `drop_remainder` (training): every batch is full, and the few faces left over by this epoch's
     shuffle are seen in other epochs. A smaller last batch has another shape, and JAX compiles
     the train step a second time for it (first epoch 30.0 vs 18.9 s on this CPU at 48x48,
-    `benchmarks/ragged_batch.py`; XLA compilation of this network takes minutes on a GPU). TF's
+    BENCHMARKS.md, "What we tried"; XLA compilation of this network takes minutes on a GPU). TF's
     step takes any batch size (no difference there).
     """
 

@@ -21,7 +21,7 @@ case $dataset in
     ferplus) split=valid ;;
     *) echo "$usage" >&2; exit 2 ;;
 esac
-data=../shared/datasets/$dataset
+data=${KERAS_FER_DATASETS:-../shared/datasets}/$dataset  # the documented default beside the checkout
 mkdir -p "$out"
 run() {  # name, command...: log the command, its output and its wall time
     local name=$1; shift

@@ -12,6 +12,7 @@ and half the size (BENCHMARKS.md, "Fast by default").
 """
 
 import argparse
+import os
 import pathlib
 import shutil
 import sys
@@ -28,7 +29,7 @@ def main():
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", default=list(zoo.MODELS))
-    parser.add_argument("--datasets", type=pathlib.Path, default=ROOT.parent / "shared" / "datasets",
+    parser.add_argument("--datasets", type=pathlib.Path, default=pathlib.Path(os.environ.get("KERAS_FER_DATASETS", ROOT.parent / "shared" / "datasets")),
                         help="the folder holding fer2013/ and ferplus/ (real faces for the verification)")
     args = parser.parse_args()
     for name in args.names:

@@ -8,7 +8,7 @@ classifier is a softmax regression on the backbone's penultimate features of the
 the new classes from the start.
 
     python scripts/transfer_init.py --source ferplus --dataset fer2013 \
-        --data ../shared/datasets/fer2013 --split train --out runs/ferplus_to_fer2013.keras
+        --data $KERAS_FER_DATASETS/fer2013 --split train --out runs/ferplus_to_fer2013.keras
 """
 
 import argparse

@@ -17,7 +17,8 @@ def add_data_arguments(parser):
     parser.add_argument("--out", help=f"output directory (default: ${RUNS_VARIABLE}/NAME, ${RUNS_VARIABLE} defaulting "
                         f"to {DEFAULT_RUNS}, NAME from the data set, recipe, model and seed)")
     parser.add_argument("--recipe", default="paper",
-                        help=f"a named recipe ({' | '.join(recipe_names())}) or a recipe JSON file")
+                        help=f"a named recipe ({' | '.join(recipe_names())}; the shipped models' stages as "
+                             "stages/NAME) or a recipe JSON file")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--learning-rate", type=float)

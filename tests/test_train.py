@@ -491,6 +491,19 @@ def test_tuner_seed_zero_is_a_seed(tmp_path):
     assert seeds[0] == seeds[1] != seeds[2]
 
 
+def test_every_shipped_recipe_loads_by_name():
+    """The reference recipes and the shipped models' stage recipes are package files, named on the
+    command line; `train --help` lists the reference ones."""
+    from keras_fer.training import RECIPE_DIR, get_recipe, recipe_names
+
+    names = recipe_names(stages=True)
+    files = sorted(RECIPE_DIR.rglob("*.json"))
+    assert len(files) == len(names) - 2 and {"fer2013-reference", "stages/fer2013_long"} <= set(names)
+    for name in names:
+        assert get_recipe(name).epochs > 0, name
+    assert "fer2013-reference" in cli("train", "--help").stdout
+
+
 def test_recipe_file_with_an_unknown_field_is_named(tmp_path):
     path = tmp_path / "r.json"
     path.write_text(json.dumps({"learning_rate": 0.1, "learnig_rate": 0.2}))

@@ -92,13 +92,10 @@ RECIPES = {
 }
 
 
-def recipe_names(stages=False):
-    """The presets, then the recipe files shipped in keras_fer/recipes/ (by file stem); with
-    `stages`, also the recipes of the stages that made the shipped models (`stages/NAME`)."""
-    files = sorted(path.stem for path in RECIPE_DIR.glob("*.json"))
-    if stages:
-        files += sorted(f"stages/{path.stem}" for path in (RECIPE_DIR / "stages").glob("*.json"))
-    return [*RECIPES, *files]
+def recipe_names():
+    """The presets, then the recipe files shipped in keras_fer/recipes/ (by file stem). The stage
+    recipes of the shipped models, in recipes/stages/, are named `stages/NAME`."""
+    return [*RECIPES, *sorted(path.stem for path in RECIPE_DIR.glob("*.json"))]
 
 
 def get_recipe(name_or_path, **overrides):

@@ -1,5 +1,6 @@
 """`keras_fer benchmark`: latency and throughput of a model in Keras and as TFLite files in every
-quantization mode (LiteRT, 1 and 2 threads), and file sizes — measured side by side in one run.
+quantization mode (or those --quantize names; LiteRT, 1 and 2 threads), and file sizes — measured
+side by side in one run.
 
 Batch 1: median and p90 of single-image calls after warm-up (Keras `predict`, and a direct eager
 call `model(x)` — measured slower than `predict` on this CPU, see BENCHMARKS.md). Batch 32: images
@@ -16,12 +17,17 @@ import numpy as np
 
 
 def add_parser(commands):
+    from keras_fer.convert import QUANTIZE_MODES
+
     parser = commands.add_parser("benchmark", help="Keras vs TFLite latency, throughput and file size")
     parser.add_argument("--model", required=True, help="a .keras file or a pretrained name")
     parser.add_argument("--calibration-data", help="FER2013-layout folder for the int8 file's calibration "
                         "(int8 is left out without it)")
     parser.add_argument("--dataset", help="kind of --calibration-data (default: the data set the model was "
                         "trained on, else fer2013)")
+    parser.add_argument("--quantize", nargs="+", choices=QUANTIZE_MODES, default=list(QUANTIZE_MODES),
+                        metavar="MODE", help="the TFLite files to measure: any of "
+                        f"{', '.join(QUANTIZE_MODES)} (default: all)")
     parser.add_argument("--runs", type=int, default=50, help="timed single-image calls per row")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--accuracy", action="store_true", help="also the accuracy of every row on the whole "
@@ -83,7 +89,7 @@ def run(args):
                  "batch32_images_per_s": throughput(lambda: model(batch, training=False), 32), "file_mb": rows[0]["file_mb"]})
     folder = pathlib.Path(args.out) if args.out else pathlib.Path(tempfile.mkdtemp(prefix="keras_fer_bench_"))
     folder.mkdir(parents=True, exist_ok=True)
-    for mode in QUANTIZE_MODES:
+    for mode in (mode for mode in QUANTIZE_MODES if mode in args.quantize):
         if mode == "int8" and calibration is None:
             print("int8 left out: it needs --calibration-data")
             continue

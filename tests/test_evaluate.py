@@ -31,7 +31,7 @@ def test_report_against_hand_computed_matrix():
 def csv_and_model(tmp_path_factory):
     """A FER2013 CSV of real faces, and a model whose classes are in the folder loader's order."""
     tmp = tmp_path_factory.mktemp("eval")
-    test = load_dataset("fer2013", dataset_path("fer2013"), equalize=False)["test"]
+    test = load_dataset("fer2013", dataset_path("fer2013"), equalize=False, split="test")["test"]
     test = test.subset(range(0, len(test), 30))
     path = tmp / "fer2013.csv"
     with open(path, "w", newline="") as handle:

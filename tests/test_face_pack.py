@@ -88,7 +88,7 @@ def test_train_runs_from_a_pack(small_sets, tmp_path):
     from keras_fer.model_io import load_model
 
     ferplus_root, pack, out = small_sets[1], small_sets[2], tmp_path / "run"
-    valid = load_dataset("ferplus", ferplus_root)["valid"]  # majority labels: the default label mode
+    valid = load_dataset("ferplus", ferplus_root, split="valid")["valid"]  # majority labels: the default
     result = run_cli("train", "--dataset", "ferplus", "--data", pack, "--model", "improved", "--input-size", "32",
                      "--recipe", "strong", "--epochs", "1", "--batch-size", "16", "--init-from", "fer2013",
                      "--out", out)

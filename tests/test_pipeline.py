@@ -15,7 +15,7 @@ from keras_fer.data.pipeline import ArrayBatches, ToModelInput, augmentation, tf
 @pytest.fixture(scope="module")
 def faces():
     """A few hundred real FER2013 test faces (all classes)."""
-    data = load_dataset("fer2013", dataset_path("fer2013"))["test"]
+    data = load_dataset("fer2013", dataset_path("fer2013"), split="test")["test"]
     return data.subset(range(0, len(data), 12))
 
 

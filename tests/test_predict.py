@@ -33,7 +33,7 @@ def faces(fer2013_test_faces):
     from keras_fer.data import load_dataset
     from conftest import dataset_path
 
-    raw = load_dataset("fer2013", dataset_path("fer2013"), equalize=False)["test"]
+    raw = load_dataset("fer2013", dataset_path("fer2013"), equalize=False, split="test")["test"]
     detector, chosen = FaceDetector(), []
     for i in np.random.default_rng(1).permutation(len(raw)):
         photo, (box,) = compose_photo(raw.images[i:i + 1], side=150, seed=int(i))
@@ -232,7 +232,7 @@ def test_mtcnn_finds_a_real_face_the_cascade_misses_offline_and_fer_classifies_i
     fer = FER(detector="mtcnn")
     assert isinstance(fer.detector, MTCNNDetector)
     haar = FaceDetector()
-    raw = load_dataset("fer2013", dataset_path("fer2013"), equalize=False)["test"]
+    raw = load_dataset("fer2013", dataset_path("fer2013"), equalize=False, split="test")["test"]
     for i in np.random.default_rng(2).permutation(len(raw))[:40]:  # Haar misses ~3 in 10 at 120 px
         photo, (placed,) = compose_photo(raw.images[i:i + 1], side=120, seed=int(i))
         gray = np.asarray(Image.fromarray(photo).convert("L"))

@@ -23,7 +23,7 @@ def test_readme_photo_example_runs(tmp_path):
 from PIL import Image
 from keras_fer.data import load_dataset
 from keras_fer.synthetic import compose_photo
-faces = load_dataset("fer2013", {str(dataset_path("fer2013"))!r}, equalize=False)["test"].images
+faces = load_dataset("fer2013", {str(dataset_path("fer2013"))!r}, equalize=False, split="test")["test"].images
 photo, _ = compose_photo(faces[:2], side=150)
 Image.fromarray(photo).save("photo.jpg")
 frame_bgr = photo[:, :, ::-1]

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import pathlib
 import subprocess
 import sys
 
@@ -25,14 +26,18 @@ def face_folder(tmp_path_factory):
     return copy_face_folder(tmp_path_factory.mktemp("faces"), 20)
 
 
-def test_train_writes_a_complete_run(tmp_path, face_folder):
-    out = tmp_path / "run"
-    # --attention: a registry's option over the variant's, recorded with the model.
+def test_train_writes_a_complete_run_outside_the_checkout(tmp_path, face_folder, monkeypatch):
+    """Without --out, the run goes to $KERAS_FER_RUNS/NAME: the same command names the same folder,
+    so adding --resume finds it."""
+    monkeypatch.setenv("KERAS_FER_RUNS", str(tmp_path / "runs"))
+    # --attention: a registry's option over the variant's, recorded with the model and in the name.
     args = ["train", "--dataset", "folder", "--data", str(face_folder), "--model", "improved",
             "--attention", "se", "--input-size", "32", "--epochs", "2", "--batch-size", "16",
-            "--recipe", "paper", "--learning-rate", "0.01", "--out", str(out)]
+            "--recipe", "paper", "--learning-rate", "0.01", "--seed", "3"]
     result = cli(*args)
     assert result.returncode == 0, result.stderr[-3000:]
+    out = tmp_path / "runs" / "folder-paper-size32-seed3-attention-se"
+    assert f"run folder: {out}" in result.stdout
     for name in ("config.json", "splits.json", "history.csv", "best.keras", "last.keras"):
         assert (out / name).is_file(), name
     history = list(csv.DictReader(open(out / "history.csv")))
@@ -50,7 +55,7 @@ def test_train_writes_a_complete_run(tmp_path, face_folder):
     assert max(float(r["val_accuracy"]) for r in history) == pytest.approx(metadata_best(out), abs=1e-6)
 
     again = cli(*args)
-    assert again.returncode == 2 and "already holds a run; pass --resume" in again.stderr
+    assert again.returncode == 2 and f"{out} already holds a run; pass --resume" in again.stderr
     finished = cli(*args, "--resume")
     assert finished.returncode == 2 and "holds a finished run" in finished.stderr
     assert [row["epoch"] for row in csv.DictReader(open(out / "history.csv"))] == ["0", "1"]
@@ -470,15 +475,16 @@ def test_tune_writes_a_recipe_that_train_accepts_and_resumes(tmp_path, face_fold
     again = cli(*args)  # the search is finished: nothing is trained again
     assert again.returncode == 0 and json.loads((out / "trials.json").read_text()) == trials
 
-    run = tmp_path / "run"
-    result = cli("train", "--dataset", "folder", "--data", face_folder, "--input-size", "32",
-                 "--recipe", out / "best_recipe.json", "--epochs", "1", "--out", run, "--init-from", "fer2013")
-    assert result.returncode == 0, result.stderr
-    copied = [line for line in result.stdout.splitlines() if line.startswith("initialised")]
-    assert copied and copied[0].endswith("from fer2013; not copied: none"), result.stdout  # 7 classes both
-    network, _ = load_model(run / "best.keras")
+    # `train --recipe best_recipe.json` reads it with get_recipe and builds the network from its
+    # model_options (cli/train.py); training on a recipe is test_train_writes_a_complete_run's job.
+    from keras_fer.training import get_recipe
+
+    assert get_recipe(str(out / "best_recipe.json")) == recipe
+    network = keras_fer.build_variant("improved", input_size=32, classes=7, **recipe.model_options)
     dropout = [layer.rate for layer in network.layers if layer.name == "dropout"]
     assert dropout == ([pytest.approx(recipe.model_options["dropout"])] if recipe.model_options["dropout"] else [])
+    groups = {layer.groups for layer in network.layers if isinstance(layer, keras.layers.GroupNormalization)}
+    assert groups == {recipe.model_options["groups"]}
 
 
 def test_tuner_seed_zero_is_a_seed(tmp_path):
@@ -610,26 +616,32 @@ def test_named_recipes_are_listed_and_load(tmp_path):
         get_recipe("nope")
 
 
-def test_runs_go_outside_the_checkout_by_default(tmp_path, monkeypatch, face_folder):
-    """Without --out, $KERAS_FER_RUNS/NAME: the same command names the same folder, so adding
-    --resume finds it."""
-    monkeypatch.setenv("KERAS_FER_RUNS", str(tmp_path / "runs"))
-    args = ["train", "--dataset", "folder", "--data", face_folder, "--input-size", "32", "--epochs", "1",
-            "--batch-size", "16", "--recipe", "strong", "--limit", "32", "--seed", "3"]
-    result = cli(*args)
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = tmp_path / "runs" / "folder-strong-size32-seed3-limit32"
-    assert f"run folder: {out}" in result.stdout and (out / "best.keras").is_file()
-    again = cli(*args)
-    assert again.returncode == 2 and f"{out} already holds a run; pass --resume" in again.stderr
+def test_run_folder_names_what_sets_the_run_apart(tmp_path, monkeypatch):
+    """The default folder's name: data set and recipe, then the model, size, seed, sample size and
+    architecture options that differ from the defaults; an explicit --out means what it says."""
+    from keras_fer.cli.data_args import run_folder
+    from keras_fer.cli.main import build_parser
+
+    monkeypatch.setenv("KERAS_FER_RUNS", str(tmp_path))
+    parse = build_parser().parse_args
+    common = ["train", "--dataset", "folder", "--data", "faces", "--input-size", "32"]
+    assert run_folder(parse([*common, "--recipe", "strong", "--limit", "32", "--seed", "3"]), "train") == \
+        tmp_path / "folder-strong-size32-seed3-limit32"
+    assert run_folder(parse([*common, "--model", "first_conv", "--norm", "batch"]), "train") == \
+        tmp_path / "folder-paper-first_conv-size32-norm-batch"
+    assert run_folder(parse([*common, "--recipe", "fer2013-reference", "--dataset", "fer2013"]), "train") == \
+        tmp_path / "fer2013-reference-size32"
+    assert run_folder(parse([*common, "--out", "elsewhere/run"]), "train") == pathlib.Path("elsewhere/run")
 
 
 def test_reference_recipes_train_one_short_epoch_and_resume(tmp_path, face_folder):
     """The shipped reference recipe, shrunk (32 px after 24, small batches, 3 epochs): it loads,
     trains an epoch, crashes, and `--resume` finishes the run in the same folder. ferplus-reference
     is the same recipe on FER+'s vote shares, so this run covers it too (vote shares are test_data's
-    job, training on soft labels test_distillation's). That a resumed progressive run ends
-    with the uninterrupted run's weights is
+    job, training on soft labels test_distillation's). A small network stands in for `improved`:
+    the recipe's machinery (progressive resizing, EMA, mixup, the schedule) does not depend on it,
+    and `improved` trains in test_models.py and test_train_writes_a_complete_run. That a resumed
+    progressive run ends with the uninterrupted run's weights is
     test_progressive_resizing_trains_small_then_full_and_resumes_in_either_phase's job."""
     import dataclasses
 
@@ -647,7 +659,7 @@ def test_reference_recipes_train_one_short_epoch_and_resume(tmp_path, face_folde
     faces = faces.subset(np.arange(0, len(faces), 2))
 
     def network():  # a fresh one per run, as a new process would build
-        return keras_fer.build_variant("improved", input_size=32, classes=len(faces.class_names))
+        return _small_network(len(faces.class_names))
 
     out = tmp_path / "run"
     with pytest.raises(Crash):

@@ -35,15 +35,15 @@ def test_layers_builder_and_fit_on_backend(other):
     env = {**os.environ, "KERAS_BACKEND": other}
     # All of test_layers.py (each layer against its equations, SE and BatchNorm included). Of
     # test_models.py: training of `improved` only (the layers the baseline adds are checked one by
-    # one above), mixed precision and BatchNorm momentum, but no output shapes (the builder's
-    # arithmetic, the same on every backend; training and mixed precision run the model here), no
-    # agreement of the two dilated-convolution implementations (test_layers.py compares each with
-    # Eq. 1 on this backend), no parameter counts or layer-type checks (224x224 models are slow to
-    # initialise on JAX), no architecture-config or registry tests (the builder's bookkeeping): they
-    # add no backend code path and cost minutes on a CPU. One process for all of it: a JAX start and
-    # its compilations are paid once.
+    # one above) and mixed precision, but no output shapes or BatchNorm momentum (the builder's
+    # arithmetic and bookkeeping, the same on every backend; training and mixed precision run the
+    # model here), no agreement of the two dilated-convolution implementations (test_layers.py
+    # compares each with Eq. 1 on this backend), no parameter counts or layer-type checks (224x224
+    # models are slow to initialise on JAX), no architecture-config or registry tests (the builder's
+    # bookkeeping): they add no backend code path and cost minutes on a CPU. One process for all of
+    # it: a JAX start and its compilations are paid once.
     select = ("not output_shapes and (not every_variant_trains or improved)"
-              " and not implementations_agree"
+              " and not implementations_agree and not bn_momentum"
               " and not parameter_counts and not keras_applications and not smaller_than_the_baseline"
               " and not variant_structure and not switches_are_builder_arguments and not architecture_config"
               " and not architecture_option and not block_table and not registry_entry and not has_a_pinned")

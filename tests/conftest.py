@@ -22,7 +22,8 @@ def _share_the_cores_between_workers():
         for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
             os.environ.setdefault(name, threads)
         if threads == "1":  # XLA's CPU flags for JAX: one thread for the Eigen kernels
-            os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+            os.environ.setdefault("XLA_FLAGS",
+                                  "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 
 _share_the_cores_between_workers()
@@ -105,6 +106,21 @@ def pretrained_file(name="fer2013"):
     path = zoo.MODELS[name].path()
     assert path.is_file(), f"pretrained model {name!r} missing from the package: {path}"
     return path
+
+
+def ferplus_sample(root, rows):
+    """A FER+ folder at `root` holding the first `rows[folder]` rows of each folder's label.csv
+    (e.g. {"FER2013Train": 60}), their real PNGs linked: read in a second, where the whole data
+    set (35,887 PNGs) takes about 15. Returns root."""
+    real = dataset_path("ferplus")
+    for folder, count in rows.items():
+        (root / folder).mkdir(parents=True)
+        lines = (real / folder / "label.csv").read_text().splitlines()[:count]
+        (root / folder / "label.csv").write_text("\n".join(lines) + "\n")
+        for line in lines:
+            name = line.split(",")[0]
+            (root / folder / name).symlink_to(real / folder / name)
+    return root
 
 
 def copy_face_folder(root, per_class):

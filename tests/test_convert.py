@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, copy_face_folder, dataset_path, pretrained_file, run_cli
+from conftest import ROOT, copy_face_folder, dataset_path, ferplus_sample, pretrained_file, run_cli
 from keras_fer.convert import QUANTIZE_MODES, agreement_protocol, check, convert, required_agreement, verify
 from keras_fer.data.pipeline import to_model_input
 from keras_fer.litert import TFLiteModel
@@ -259,24 +259,11 @@ def test_benchmark_command_measures_every_row(tmp_path):
     assert default.quantize == list(QUANTIZE_MODES)  # every mode unless told otherwise
 
 
-def _ferplus_sample(root, rows):
-    """A FER+ folder holding the first `rows[folder]` rows of each folder's label.csv, the PNGs
-    linked: reading it takes a second, the whole data set (35,887 PNGs) about 15."""
-    real = dataset_path("ferplus")
-    for folder, count in rows.items():
-        (root / folder).mkdir(parents=True)
-        lines = (real / folder / "label.csv").read_text().splitlines()[:count]
-        (root / folder / "label.csv").write_text("\n".join(lines) + "\n")
-        for line in lines:
-            (root / folder / line.split(",")[0]).symlink_to(real / folder / line.split(",")[0])
-    return root
-
-
 def test_convert_shipped_ferplus_reads_its_own_data_set_by_default(tmp_path):
     """Without --dataset, calibration and verification data are read as the data set the model
     was trained on (FER+'s folder has no FER2013 layout), and the shipped ferplus converts."""
     out = tmp_path / "ferplus.tflite"
-    ferplus_faces = _ferplus_sample(tmp_path / "ferplus", {"FER2013Train": 100, "FER2013Valid": 150})
+    ferplus_faces = ferplus_sample(tmp_path / "ferplus", {"FER2013Train": 100, "FER2013Valid": 150})
     result = run_cli("convert", "ferplus", "--out", out, "--quantize", "dynamic",
                      "--calibration-data", ferplus_faces, "--samples", 100)
     assert result.returncode == 0, result.stderr[-3000:]

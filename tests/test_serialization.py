@@ -51,7 +51,8 @@ def test_fresh_process_loads_identical_models(tmp_path):
         folder = tmp_path / name
         folder.mkdir()
         path, _, expected[name] = save_with_predictions(folder, name, **arguments)
-        script += LOAD_AND_PREDICT.format(path=str(path), inputs=str(folder / "x.npy"), outputs=str(folder / "out.npy"))
+        script += LOAD_AND_PREDICT.format(path=str(path), inputs=str(folder / "x.npy"),
+                                          outputs=str(folder / "out.npy"))
     lines = run_python(script).strip().splitlines()
     assert [json.loads(line)["name"] for line in lines[-2:]] == list(FRESH_PROCESS_MODELS)
     for name, predictions in expected.items():

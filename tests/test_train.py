@@ -476,7 +476,8 @@ def test_tune_writes_a_recipe_that_train_accepts_and_resumes(tmp_path, face_fold
     assert again.returncode == 0 and json.loads((out / "trials.json").read_text()) == trials
 
     # `train --recipe best_recipe.json` reads it with get_recipe and builds the network from its
-    # model_options (cli/train.py); training on a recipe is test_train_writes_a_complete_run's job.
+    # model_options (cli/train.py); training on a recipe is
+    # test_train_writes_a_complete_run_outside_the_checkout's job.
     from keras_fer.training import get_recipe
 
     assert get_recipe(str(out / "best_recipe.json")) == recipe
@@ -640,7 +641,8 @@ def test_reference_recipes_train_one_short_epoch_and_resume(tmp_path, face_folde
     is the same recipe on FER+'s vote shares, so this run covers it too (vote shares are test_data's
     job, training on soft labels test_distillation's). A small network stands in for `improved`:
     the recipe's machinery (progressive resizing, EMA, mixup, the schedule) does not depend on it,
-    and `improved` trains in test_models.py and test_train_writes_a_complete_run. That a resumed
+    and `improved` trains in test_models.py and test_train_writes_a_complete_run_outside_the_checkout.
+    That a resumed
     progressive run ends with the uninterrupted run's weights is
     test_progressive_resizing_trains_small_then_full_and_resumes_in_either_phase's job."""
     import dataclasses

@@ -14,6 +14,7 @@ def test_batchnorm_baseline_predicts_in_inference_what_it_learned(fer2013_test_f
     keras.utils.set_random_seed(0)
     model = keras_fer.build_variant("mobilenetv3_large", input_size=32, classes=7)
     model.compile(keras.optimizers.AdamW(2e-3, weight_decay=0.05), "sparse_categorical_crossentropy")
+    model.optimizer.build(model.trainable_variables)  # slots made inside the first step: traced twice
     model.fit(x, labels, batch_size=32, epochs=6, verbose=0)  # 96 steps
     inference = model.predict(x, verbose=0).argmax(1)
     training_mode = keras.ops.convert_to_numpy(model(x, training=True)).argmax(1)  # batch statistics

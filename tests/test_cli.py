@@ -1,4 +1,4 @@
-"""`keras_fer info` (console script and `python -m keras_fer`)."""
+"""`keras_fer info`, and the command line as a process (`python -m keras_fer`)."""
 
 import json
 import subprocess
@@ -6,17 +6,20 @@ import sys
 
 import pytest
 
+from conftest import run_cli
 from test_models import PARAMS_224_7
 
 
-def keras_fer_cli(*args):
+def in_a_process(*args):
     return subprocess.run([sys.executable, "-m", "keras_fer", *args], capture_output=True, text=True,
                           timeout=300)
 
 
-@pytest.mark.parametrize("name", ["improved", "mobilenetv3_large"])
-def test_info_json(name):
-    result = keras_fer_cli("info", "--model", name, "--json")
+# One of these runs as its own process (exit status and output through `python -m keras_fer`); the
+# other tests call the same `main` in-process (conftest.run_cli), without a TensorFlow start each.
+@pytest.mark.parametrize("name, cli", [("improved", in_a_process), ("mobilenetv3_large", run_cli)])
+def test_info_json(name, cli):
+    result = cli("info", "--model", name, "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["model"] == name
@@ -30,7 +33,7 @@ def test_info_json(name):
 
 
 def test_info_table_follows_input_size_and_classes():
-    result = keras_fer_cli("info", "--model", "improved", "--input-size", "96", "--classes", "8")
+    result = run_cli("info", "--model", "improved", "--input-size", "96", "--classes", "8")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("improved: 2,736,488 parameters")
@@ -41,14 +44,14 @@ def test_info_table_follows_input_size_and_classes():
 
 
 def test_info_rejects_unknown_model():
-    result = keras_fer_cli("info", "--model", "resnet50")
+    result = run_cli("info", "--model", "resnet50")
     assert result.returncode == 2
     assert "invalid choice: 'resnet50'" in result.stderr
 
 
 def test_info_switches_override_the_variant():
     # The baseline with the paper's attention and norm has first_conv's weights (dilation adds none).
-    result = keras_fer_cli("info", "--model", "mobilenetv3_large", "--attention", "simam", "--norm", "group",
+    result = run_cli("info", "--model", "mobilenetv3_large", "--attention", "simam", "--norm", "group",
                            "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)

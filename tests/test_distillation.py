@@ -20,12 +20,21 @@ def face_folder(tmp_path_factory):
     return copy_face_folder(tmp_path_factory.mktemp("faces"), 5)
 
 
-def test_targets_blend_one_hot_labels_with_the_teachers_probabilities(tmp_path, face_folder, monkeypatch):
+@pytest.fixture(scope="module")
+def teacher_views(face_folder):
+    """The folder's faces and the shipped fer2013 model's probabilities for them and for their
+    mirror images, its columns put in the folder's class order: (faces, plain, mirrored)."""
     faces = load_dataset("folder", face_folder)["all"]
     teacher, metadata = load_model(pretrained_file("fer2013"))
     assert list(faces.class_names) != metadata["class_names"]
     columns = [metadata["class_names"].index(name) for name in faces.class_names]
-    expected = teacher.predict(to_model_input(faces.images, 96, 3), verbose=0)[:, columns]
+    x = to_model_input(faces.images, 96, 3)
+    plain, mirrored = (teacher.predict(view, verbose=0)[:, columns] for view in (x, x[:, :, ::-1]))
+    return faces, plain, mirrored
+
+
+def test_targets_blend_one_hot_labels_with_the_teachers_probabilities(tmp_path, teacher_views, monkeypatch):
+    faces, expected, _ = teacher_views
 
     cache = tmp_path / "targets.npz"
     distilled = distillation.distill(faces, ["fer2013"], 0.3, cache)
@@ -45,12 +54,8 @@ def test_targets_blend_one_hot_labels_with_the_teachers_probabilities(tmp_path, 
         distillation.distill(faces.subset(range(10)), ["fer2013"], 0.3, cache)
 
 
-def test_a_mirror_averaging_teacher_gives_the_mean_of_both_views(tmp_path, face_folder, monkeypatch):
-    faces = load_dataset("folder", face_folder)["all"]
-    teacher, metadata = load_model(pretrained_file("fer2013"))
-    columns = [metadata["class_names"].index(name) for name in faces.class_names]
-    x = to_model_input(faces.images, 96, 3)
-    views = [teacher.predict(view, verbose=0)[:, columns] for view in (x, x[:, :, ::-1])]
+def test_a_mirror_averaging_teacher_gives_the_mean_of_both_views(tmp_path, teacher_views, monkeypatch):
+    faces, *views = teacher_views
     assert np.abs(views[0] - views[1]).max() > 0.05  # the mirror image is another view for this model
 
     cache = tmp_path / "targets.npz"

@@ -114,7 +114,8 @@ def _load_folders(root, on_bad, equalize, split=None):
                 raise BadInputError(f"{class_dir}: no images for class {name!r}")
             paths += files
             labels += [index] * len(files)
-        images, kept, bad = decode_many(paths, size=48, on_bad=on_bad)
+        # 48x48 files: one thread decodes them 2.9x faster than a pool (benchmarks/decode_faces.py)
+        images, kept, bad = decode_many(paths, size=48, on_bad=on_bad, workers=1)
         data = _finish(images, np.asarray(labels)[kept], [str(paths[i]) for i in kept], bad, equalize)
         splits[folder_name] = data
         if folder_name == "test":

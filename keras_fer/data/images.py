@@ -117,10 +117,14 @@ def decode_image(path, size=None):
 
 
 def decode_many(paths, size=None, on_bad="error", workers=8, loader=None):
-    """Decode files in parallel. Returns (images, kept_indices, bad) where bad = [(path, reason)].
+    """Decode files, `workers` at a time. Returns (images, kept_indices, bad) where
+    bad = [(path, reason)].
 
     on_bad="error" raises BadInputError for the first bad file; "skip" leaves it out and reports it.
     `loader(path)` replaces `decode_image(path, size)` (its errors are reported the same way).
+    Threads pay off for photos (decoding and face detection run outside the GIL); for 48x48 faces
+    the work is Python-bound, and `workers=1` decodes in this thread without a pool
+    (benchmarks/decode_faces.py).
     """
     _check_on_bad(on_bad)
     load = loader or (lambda path: decode_image(path, size))
@@ -133,8 +137,11 @@ def decode_many(paths, size=None, on_bad="error", workers=8, loader=None):
                 raise
             return None, str(error)
 
-    with ThreadPoolExecutor(workers) as pool:
-        results = list(pool.map(one, paths))
+    if workers <= 1:
+        results = [one(path) for path in paths]
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            results = list(pool.map(one, paths))
     images, kept, bad = [], [], []
     for index, (image, error) in enumerate(results):
         if error is None:

@@ -1,4 +1,5 @@
-"""The layer and builder tests, and fit's callbacks, again on the other Keras backends (one process each)."""
+"""The layer and builder tests, fit's callbacks and explain's gradients, again on the other Keras
+backends (one process each)."""
 
 import os
 import subprocess
@@ -21,6 +22,11 @@ FIT_ON_JAX = [
     "tests/test_train.py::test_fit_resumes_the_plan_and_the_best_model_after_a_crash",
     "tests/test_train.py::test_resumed_run_trains_on_the_batches_an_uninterrupted_run_would",
     "tests/test_train.py::test_weight_average_is_the_mean_of_the_epochs_weights_across_a_resume",
+]
+# Grad-CAM (jax.grad through stateless_call) and the SimAM map of `explain`.
+EXPLAIN_ON_JAX = [
+    "tests/test_explain.py::test_gradcam_equals_the_gradient_worked_out_by_hand",
+    "tests/test_explain.py::test_simam_map_is_the_layers_eq_6_7_weights",
 ]
 
 
@@ -47,7 +53,7 @@ def test_layers_builder_and_fit_on_backend(other):
               " and not parameter_counts and not keras_applications and not smaller_than_the_baseline"
               " and not variant_structure and not switches_are_builder_arguments and not architecture_config"
               " and not architecture_option and not block_table and not registry_entry and not has_a_pinned")
-    tests = PORTABLE_TESTS + (FIT_ON_JAX if other == "jax" else [])
+    tests = PORTABLE_TESTS + (FIT_ON_JAX + EXPLAIN_ON_JAX if other == "jax" else [])
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", "-k", select, *tests],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,

@@ -2,17 +2,14 @@
 Eq. 6-7, "happy" on the mouth of real happy faces, `FER.explain` and `keras_fer explain`."""
 
 import json
-import os
 import pathlib
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, backend_available, dataset_path, pretrained_file, run_cli, simam_weights_reference
+from conftest import dataset_path, pretrained_file, run_cli, simam_weights_reference
 from keras_fer import FER
 from keras_fer.data.images import prepare_face
 from keras_fer.data.pipeline import to_model_input
@@ -75,21 +72,6 @@ def test_simam_map_is_the_layers_eq_6_7_weights():
     got = Explainer(model, CLASSES).simam_map(x)
     np.testing.assert_allclose(got, simam_weights_reference(x).mean(axis=-1), atol=1e-6)
     assert got.min() > 1 / (1 + np.exp(-0.5)) - 1e-6  # sigmoid(>= 0.5): the weights never fall below
-
-
-def test_gradcam_and_simam_on_jax():
-    """The two tests above on JAX (jax.grad through stateless_call), in their own interpreter."""
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip("the backend matrix is driven from the TensorFlow run")
-    if not backend_available("jax"):
-        pytest.fail("jax is a pinned dependency (requirements.txt) and must be installed")
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", "-k",
-         "worked_out_by_hand or eq_6_7", "tests/test_explain.py"],
-        cwd=ROOT, env={**os.environ, "KERAS_BACKEND": "jax"}, capture_output=True, text=True, timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
-    assert "2 passed" in result.stdout
 
 
 def test_explainer_errors_name_the_model_and_the_problem():

@@ -447,8 +447,7 @@ def test_weight_average_errors_name_the_problem(tmp_path):
 def test_optimizer_slots_exist_before_the_first_step_and_are_the_ones_it_updates():
     """compile_for_training builds the optimizer eagerly (else TensorFlow traces the first step twice,
     BENCHMARKS.md, "What we tried"); the step must then update those slots, not make new ones."""
-    network = keras_fer.build_variant("improved", input_size=32, classes=7)
-    wrapper = compile_for_training(with_input_layers(network, 48, "none"), RECIPES["strong"])
+    wrapper = compile_for_training(with_input_layers(_small_network(7), 48, "none"), RECIPES["strong"])
     slots = list(wrapper.optimizer.variables)
     assert wrapper.optimizer.built
     assert len(slots) == 2 + 2 * len(wrapper.trainable_variables)  # iteration, rate, m and v each
@@ -456,7 +455,7 @@ def test_optimizer_slots_exist_before_the_first_step_and_are_the_ones_it_updates
     wrapper.train_on_batch(faces, np.eye(7, dtype="float32")[np.arange(8) % 7])
     assert [id(v) for v in wrapper.optimizer.variables] == [id(v) for v in slots]
     assert int(wrapper.optimizer.iterations.numpy()) == 1
-    assert float(np.abs(slots[2].numpy()).max()) > 0  # the stem kernel's first moment moved
+    assert float(np.abs(slots[2].numpy()).max()) > 0  # the first kernel's first moment moved
 
 
 def test_tune_writes_a_recipe_that_train_accepts_and_resumes(tmp_path, face_folder):

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import pretrained_file, run_cli
+from conftest import dataset_path, pretrained_file, run_cli
 from keras_fer import FER
+from keras_fer.data import load_dataset
 from keras_fer.data.images import equalize_hist
 from keras_fer.data.pipeline import to_model_input
 from keras_fer.faces import FaceDetector, crop_square
@@ -23,25 +24,27 @@ def fer():
 
 
 @pytest.fixture(scope="module")
-def faces(fer2013_test_faces):
+def raw_test_faces():
+    """FER2013's test/ faces with their original pixels (not equalized), as a camera crop has them."""
+    return load_dataset("fer2013", dataset_path("fer2013"), equalize=False, split="test")["test"].images
+
+
+@pytest.fixture(scope="module")
+def faces(raw_test_faces):
     """Raw (not equalized) FER2013 test faces that the cascade finds when shown alone.
 
     About a fifth of FER2013's crops are tilted, cut off or occluded so that no frontal cascade
     finds them (benchmarks/face_detection.py measures the recall); these tests check what this
     package does with faces — positions, several per photo, rotation, scale, crops — so they
     use faces a detector can see."""
-    from keras_fer.data import load_dataset
-    from conftest import dataset_path
-
-    raw = load_dataset("fer2013", dataset_path("fer2013"), equalize=False, split="test")["test"]
     detector, chosen = FaceDetector(), []
-    for i in np.random.default_rng(1).permutation(len(raw)):
-        photo, (box,) = compose_photo(raw.images[i:i + 1], side=150, seed=int(i))
+    for i in np.random.default_rng(1).permutation(len(raw_test_faces)):
+        photo, (box,) = compose_photo(raw_test_faces[i:i + 1], side=150, seed=int(i))
         if any(iou(found, box) >= 0.5 for found in detector.detect(photo.mean(axis=2).astype(np.uint8))):
             chosen.append(i)
         if len(chosen) == 16:
             break
-    return raw.images[chosen]
+    return raw_test_faces[chosen]
 
 
 def matched(found, placed):
@@ -214,14 +217,13 @@ def test_predict_walks_nested_folders_and_skips_what_is_not_an_image(tmp_path, f
     assert "--no-recursive" in only_folders.stderr
 
 
-def test_mtcnn_finds_a_real_face_the_cascade_misses_offline_and_fer_classifies_it(monkeypatch, tmp_path):
+def test_mtcnn_finds_a_real_face_the_cascade_misses_offline_and_fer_classifies_it(monkeypatch, tmp_path,
+                                                                                   raw_test_faces):
     """FER(detector="mtcnn") runs MTCNN (its weights inside the `mtcnn` wheel, no network): on a
     composed photo of a real FER2013 face that the Haar cascade misses it finds the face, and the
     recognizer classifies that crop; `predict --detector mtcnn` reaches it."""
     import socket
 
-    from conftest import dataset_path
-    from keras_fer.data import load_dataset
     from keras_fer.faces import MTCNNDetector
 
     def no_network(*args, **kwargs):
@@ -232,9 +234,9 @@ def test_mtcnn_finds_a_real_face_the_cascade_misses_offline_and_fer_classifies_i
     fer = FER(detector="mtcnn")
     assert isinstance(fer.detector, MTCNNDetector)
     haar = FaceDetector()
-    raw = load_dataset("fer2013", dataset_path("fer2013"), equalize=False, split="test")["test"]
-    for i in np.random.default_rng(2).permutation(len(raw))[:40]:  # Haar misses ~3 in 10 at 120 px
-        photo, (placed,) = compose_photo(raw.images[i:i + 1], side=120, seed=int(i))
+    # Haar misses ~3 in 10 at 120 px
+    for i in np.random.default_rng(2).permutation(len(raw_test_faces))[:40]:
+        photo, (placed,) = compose_photo(raw_test_faces[i:i + 1], side=120, seed=int(i))
         gray = np.asarray(Image.fromarray(photo).convert("L"))
         if not any(iou(box, placed) >= 0.5 for box in haar.detect(gray)):
             found = fer.detect_emotions(photo)

@@ -56,7 +56,7 @@ def int8_command(tmp_path_factory):
 def float16_command(tmp_path_factory):
     """`keras_fer convert FILE --out android/fer.tflite --quantize float16` verified on 100 real
     faces of a small FER2013-layout folder (float16 needs no calibration; the whole data set would
-    take 14 s to read): (the .tflite path, the completed command)."""
+    take 5 s to read): (the .tflite path, the completed command)."""
     folder = tmp_path_factory.mktemp("float16_command")
     faces = folder / "fer2013"
     copy_face_folder(faces / "train", 2)
@@ -245,7 +245,7 @@ def test_benchmark_command_measures_every_row(tmp_path):
     small = tmp_path / "small.keras"
     save_model(keras_fer.build_variant("improved", input_size=32, classes=7), small,
                {"class_names": list(fer2013.CLASSES), "preprocessing": {"equalize": True, "input_size": 32}})
-    faces = copy_face_folder(tmp_path / "faces", 10)  # real faces; the full data set takes 10 s to read
+    faces = copy_face_folder(tmp_path / "faces", 10)  # real faces; the full data set takes 5 s to read
     # One of the four modes (a conversion takes ~10 s): int8, the one that needs the calibration faces.
     result = run_cli("benchmark", "--model", small, "--runs", 3, "--threads", 1, "--dataset", "folder",
                      "--calibration-data", faces, "--out", tmp_path, "--json", "--quantize", "int8")

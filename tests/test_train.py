@@ -641,8 +641,7 @@ def test_reference_recipes_train_one_short_epoch_and_resume(tmp_path, face_folde
     job, training on soft labels test_distillation's). A small network stands in for `improved`:
     the recipe's machinery (progressive resizing, EMA, mixup, the schedule) does not depend on it,
     and `improved` trains in test_models.py and test_train_writes_a_complete_run_outside_the_checkout.
-    That a resumed
-    progressive run ends with the uninterrupted run's weights is
+    That a resumed progressive run ends with the uninterrupted run's weights is
     test_progressive_resizing_trains_small_then_full_and_resumes_in_either_phase's job."""
     import dataclasses
 

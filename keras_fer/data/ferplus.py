@@ -91,7 +91,7 @@ def load_ferplus(root, label_mode="majority", on_bad="error", equalize=True, spl
             labels.append(label)
         if not paths:
             raise BadInputError(f"{folder}: no images left after {label_mode} labelling")
-        # 48x48 files: one thread decodes them 2.9x faster than a pool (benchmarks/decode_faces.py)
+        # 48x48 files: one thread decodes them 3.9x faster than a pool (benchmarks/decode_faces.py)
         images, kept, bad = decode_many(paths, size=48, on_bad=on_bad, workers=1)
         labels = np.asarray(labels)[kept]
         splits[split_name] = LabeledImages.from_faces(

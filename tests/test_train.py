@@ -635,14 +635,12 @@ def test_run_folder_names_what_sets_the_run_apart(tmp_path, monkeypatch):
 
 
 def test_reference_recipes_train_one_short_epoch_and_resume(tmp_path, face_folder):
-    """The shipped reference recipe, shrunk (32 px after 24, small batches, 3 epochs): it loads,
-    trains an epoch, crashes, and `--resume` finishes the run in the same folder. ferplus-reference
-    is the same recipe on FER+'s vote shares, so this run covers it too (vote shares are test_data's
-    job, training on soft labels test_distillation's). A small network stands in for `improved`:
-    the recipe's machinery (progressive resizing, EMA, mixup, the schedule) does not depend on it,
-    and `improved` trains in test_models.py and test_train_writes_a_complete_run_outside_the_checkout.
-    That a resumed progressive run ends with the uninterrupted run's weights is
-    test_progressive_resizing_trains_small_then_full_and_resumes_in_either_phase's job."""
+    """The shipped reference recipe, shrunk (32 px, small batches, 3 epochs): it loads, trains an
+    epoch, crashes, and `--resume` finishes the run in the same folder. ferplus-reference is the
+    same recipe on FER+'s vote shares, so this run covers it too (vote shares are test_data's job,
+    training on soft labels test_distillation's). A small network stands in for `improved`: the
+    recipe's machinery (the schedule, augmentation, resuming) does not depend on it, and `improved`
+    trains in test_models.py and test_train_writes_a_complete_run_outside_the_checkout."""
     import dataclasses
 
     from keras_fer import training
@@ -652,8 +650,8 @@ def test_reference_recipes_train_one_short_epoch_and_resume(tmp_path, face_folde
     ferplus = training.get_recipe("ferplus-reference")
     assert dataclasses.replace(ferplus, label_mode=recipe.label_mode) == recipe
     assert ferplus.label_mode == "probability" and recipe.model_options == {}
-    assert recipe.small_size and recipe.small_fraction == 0.75  # progressive: 2 of 3 epochs small
-    recipe = dataclasses.replace(recipe, input_size=32, small_size=24, batch_size=16, epochs=3)
+    assert recipe == dataclasses.replace(training.RECIPES["strong"], epochs=120, input_size=96)
+    recipe = dataclasses.replace(recipe, input_size=32, batch_size=16, epochs=3)
 
     faces = load_dataset("folder", face_folder)["all"]
     faces = faces.subset(np.arange(0, len(faces), 2))
@@ -667,7 +665,7 @@ def test_reference_recipes_train_one_short_epoch_and_resume(tmp_path, face_folde
     assert [int(r["epoch"]) for r in csv.DictReader(open(out / "history.csv"))] == [0]
     training.fit(network(), faces, faces, recipe, out, seed=3)
     assert [int(r["epoch"]) for r in csv.DictReader(open(out / "history.csv"))] == [0, 1, 2]
-    assert (out / "best.keras").is_file()  # from the one full-size epoch
+    assert (out / "best.keras").is_file()
 
 
 class CrashAtEpoch(keras.callbacks.Callback):

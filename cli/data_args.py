@@ -15,7 +15,7 @@ def add_data_arguments(parser):
     parser.add_argument("--data", required=True,
                         help="the data set's root folder (or fer2013.csv, or a face pack .npz of FER2013 and FER+)")
     parser.add_argument("--out", help=f"output directory (default: ${RUNS_VARIABLE}/NAME, ${RUNS_VARIABLE} defaulting "
-                        f"to {DEFAULT_RUNS}, NAME from the data set, recipe, model and seed)")
+                        f"to {DEFAULT_RUNS}, NAME from the data set, recipe, model, seed and time budget)")
     parser.add_argument("--recipe", default="paper",
                         help=f"a named recipe ({' | '.join(recipe_names())}; the shipped models' stages as "
                              "stages/NAME) or a recipe JSON file")
@@ -45,8 +45,10 @@ def run_folder(args, command):
             parts.insert(0, command)
         if getattr(args, "model", "improved") != "improved":
             parts.append(args.model)
-        parts += [f"{flag}{value}" for flag, value in (("size", args.input_size), ("seed", args.seed),
-                                                        ("limit", args.limit)) if value]
+        budget = getattr(args, "time_budget", None)  # a short version must not land in the long run's folder
+        parts += [f"{flag}{value:g}" if isinstance(value, float) else f"{flag}{value}"
+                  for flag, value in (("size", args.input_size), ("seed", args.seed), ("limit", args.limit),
+                                      ("budget", budget)) if value]
         parts += [f"{field}-{value}" for field, value in architecture_overrides(args).items()]
         root = pathlib.Path(os.environ.get(RUNS_VARIABLE) or DEFAULT_RUNS).expanduser()
         args.out = str(root / "-".join(parts))

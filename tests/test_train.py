@@ -631,6 +631,9 @@ def test_run_folder_names_what_sets_the_run_apart(tmp_path, monkeypatch):
         tmp_path / "folder-paper-first_conv-size32-norm-batch"
     assert run_folder(parse([*common, "--recipe", "fer2013-reference", "--dataset", "fer2013"]), "train") == \
         tmp_path / "fer2013-reference-size32"
+    short = parse(["train", "--recipe", "fer2013-reference", "--dataset", "fer2013", "--data", "faces",
+                   "--time-budget", "1800", "--seed", "1"])
+    assert run_folder(short, "train") == tmp_path / "fer2013-reference-seed1-budget1800"
     assert run_folder(parse([*common, "--out", "elsewhere/run"]), "train") == pathlib.Path("elsewhere/run")
 
 

@@ -46,9 +46,9 @@ def run_folder(args, command):
         if getattr(args, "model", "improved") != "improved":
             parts.append(args.model)
         budget = getattr(args, "time_budget", None)  # a short version must not land in the long run's folder
-        parts += [f"{flag}{value:g}" if isinstance(value, float) else f"{flag}{value}"
-                  for flag, value in (("size", args.input_size), ("seed", args.seed), ("limit", args.limit),
-                                      ("budget", budget)) if value]
+        parts += [f"{flag}{value}" for flag, value in (("size", args.input_size), ("seed", args.seed),
+                                                        ("limit", args.limit), ("budget", budget and f"{budget:g}"))
+                  if value]
         parts += [f"{field}-{value}" for field, value in architecture_overrides(args).items()]
         root = pathlib.Path(os.environ.get(RUNS_VARIABLE) or DEFAULT_RUNS).expanduser()
         args.out = str(root / "-".join(parts))

@@ -653,7 +653,7 @@ def test_reference_recipes_train_one_short_epoch_and_resume(tmp_path, face_folde
     ferplus = training.get_recipe("ferplus-reference")
     assert dataclasses.replace(ferplus, label_mode=recipe.label_mode) == recipe
     assert ferplus.label_mode == "probability" and recipe.model_options == {}
-    assert recipe == dataclasses.replace(training.RECIPES["strong"], epochs=120, input_size=96)
+    assert recipe == dataclasses.replace(training.RECIPES["strong"], epochs=150, input_size=96)
     recipe = dataclasses.replace(recipe, input_size=32, batch_size=16, epochs=3)
 
     faces = load_dataset("folder", face_folder)["all"]

@@ -3,6 +3,7 @@
 import argparse
 import sys
 
+from keras_fer import allocator
 from keras_fer.cli import benchmark, convert, evaluate, experiment, explain, info, predict, train, tune
 
 COMMANDS = {"info": info, "train": train, "evaluate": evaluate, "experiment": experiment,
@@ -21,7 +22,13 @@ def build_parser():
     return parser
 
 
+# Commands that train: worth a restart under a faster allocator (keras_fer.allocator).
+TRAINING_COMMANDS = ("train", "experiment", "tune")
+
+
 def main(argv=None):
+    if argv is None and sys.argv[1:2] and sys.argv[1] in TRAINING_COMMANDS and not {"-h", "--help"} & set(sys.argv):
+        allocator.restart_with_training_allocator()
     args = build_parser().parse_args(argv)
     try:
         return args.run(args) or 0

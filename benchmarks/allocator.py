@@ -18,16 +18,18 @@ import tempfile
 
 from common import dataset_path  # also puts the repository on sys.path
 
-from keras_fer.allocator import CHOICE, allocator_environment, find_tcmalloc
+from keras_fer.allocator import CHOICE, CHOSEN, allocator_environment, find_tcmalloc
 from keras_fer.training import SCHEDULE_STATE
 
 
 def environments():
-    base = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "GLIBC_TUNABLES")}
+    """{allocator: environment}; each carries CHOICE or CHOSEN, so `train` does not restart itself."""
+    base = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "GLIBC_TUNABLES", CHOICE, CHOSEN)}
     found = {"glibc (system)": {**base, CHOICE: "system"}}
-    for tcmalloc in (None, find_tcmalloc()) if find_tcmalloc() else (None,):
-        name, env = allocator_environment(base, tcmalloc, "linux")
-        found[name] = env  # carries CHOSEN, so the command does not restart itself
+    tcmalloc = find_tcmalloc()
+    for library in (None, tcmalloc) if tcmalloc else (None,):
+        name, env = allocator_environment(base, library, "linux")
+        found[name] = env
     return found
 
 
@@ -55,13 +57,14 @@ def main():
             for index, (name, env) in enumerate(environments().items()):
                 run = train_once(env, args, os.path.join(tmp, f"{round_}-{index}"))
                 results.setdefault(name, []).append(run)
-    print(f"fer2013-reference at 96 px, {args.limit} faces, epochs 2-{args.epochs} timed, {args.rounds} round(s)")
+    print(f"fer2013-reference at 96 px, {args.limit} faces, epochs 2-{args.epochs} timed, "
+          f"{args.rounds} round(s)")
     print(f"{'allocator':<22} {'s/epoch':>8} {'ratio':>6} {'user s':>7} {'sys s':>7} {'faults M':>9}")
     baseline = statistics.median(r["epoch_s"] for r in results["glibc (system)"])
     for name, runs in results.items():
         median = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
-        print(f"{name:<22} {median['epoch_s']:>8.1f} {baseline / median['epoch_s']:>5.2f}x {median['user_s']:>7.0f} "
-              f"{median['sys_s']:>7.0f} {median['faults_m']:>9.1f}")
+        print(f"{name:<22} {median['epoch_s']:>8.1f} {baseline / median['epoch_s']:>5.2f}x "
+              f"{median['user_s']:>7.0f} {median['sys_s']:>7.0f} {median['faults_m']:>9.1f}")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ TRAINING_COMMANDS = ("train", "experiment", "tune")
 
 
 def main(argv=None):
-    if argv is None and sys.argv[1:2] and sys.argv[1] in TRAINING_COMMANDS and not {"-h", "--help"} & set(sys.argv):
+    training = argv is None and len(sys.argv) > 1 and sys.argv[1] in TRAINING_COMMANDS
+    if training and not {"-h", "--help"} & set(sys.argv):
         allocator.restart_with_training_allocator()
     args = build_parser().parse_args(argv)
     try:

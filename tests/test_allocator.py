@@ -1,5 +1,6 @@
 """keras_fer.allocator: which allocator a training process restarts under, and the restart itself."""
 
+import os
 import pathlib
 import subprocess
 import sys
@@ -49,13 +50,12 @@ if os.environ.get("HIDE_TCMALLOC"):
     module.find_tcmalloc = lambda: None
 module.restart_with_training_allocator()
 maps = open("/proc/self/maps").read()
-print(os.environ.get(module.CHOSEN, "none"), "tcmalloc" in maps, os.environ.get("GLIBC_TUNABLES", "-"), sys.argv[1:])
+print(os.environ.get(module.CHOSEN, "none"), "tcmalloc" in maps, os.environ.get("GLIBC_TUNABLES", "-"),
+      sys.argv[1:])
 """
 
 
 def run_script(**environ):
-    import os
-
     env = {k: v for k, v in os.environ.items() if k not in (CHOSEN, "KERAS_FER_MALLOC", "LD_PRELOAD")}
     result = subprocess.run([sys.executable, "-c", SCRIPT, "train", "--x"], capture_output=True, text=True,
                             env={**env, **environ}, timeout=60)

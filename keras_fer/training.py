@@ -62,6 +62,32 @@ class Recipe:
     # The recipe's architecture: ArchitectureConfig fields over the --model variant's (what
     # `keras_fer tune` searches: dropout, groups, dilation_rate, ...); `train` passes them to build_variant.
     model_options: dict = dataclasses.field(default_factory=dict)
+    # Warm restarts (SGDR, Loshchilov & Hutter, 2017): after the main schedule's `epochs`, more
+    # cosine cycles, each {"epochs": N, "learning_rate": PEAK, "warmup_epochs": W} from its own
+    # peak to zero, the optimizer's state carried over. A run with a time budget fits the main
+    # schedule to the budget and runs none of them.
+    restarts: list = dataclasses.field(default_factory=list)
+
+    def __post_init__(self):
+        for number, cycle in enumerate(self.restarts, 1):
+            where = f"restarts[{number - 1}]"
+            if not isinstance(cycle, dict) or not {"epochs", "learning_rate"} <= set(cycle):
+                raise ValueError(f"{where}: needs an object with 'epochs' and 'learning_rate' (and "
+                                 f"optionally 'warmup_epochs'), got {cycle!r}")
+            unknown = sorted(set(cycle) - {"epochs", "learning_rate", "warmup_epochs"})
+            if unknown:
+                raise ValueError(f"{where}: unknown field(s) {unknown}; known: epochs, learning_rate, warmup_epochs")
+            numbers = [cycle["epochs"], cycle["learning_rate"], cycle.get("warmup_epochs", 0)]
+            if not (all(isinstance(n, (int, float)) for n in numbers) and isinstance(cycle["epochs"], int)
+                    and cycle["epochs"] > 0 and cycle["learning_rate"] > 0
+                    and 0 <= cycle.get("warmup_epochs", 0) < cycle["epochs"]):
+                raise ValueError(f"{where}: needs epochs > 0 (an integer), learning_rate > 0 and "
+                                 f"0 <= warmup_epochs < epochs, got {cycle!r}")
+
+    @property
+    def total_epochs(self):
+        """The main schedule's epochs and the restart cycles'."""
+        return self.epochs + sum(cycle["epochs"] for cycle in self.restarts)
 
     @classmethod
     def from_file(cls, path):
@@ -74,7 +100,10 @@ class Recipe:
             ArchitectureConfig.from_dict(values.get("model_options", {}))
         except (TypeError, ValueError) as error:
             raise ValueError(f"{path}: model_options: {error}") from None
-        return cls(**values)
+        try:
+            return cls(**values)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
 
     def save(self, path):
         pathlib.Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=2))
@@ -139,7 +168,11 @@ def make_optimizer(recipe):
 
 
 def scheduled_rate(recipe, epoch, total_epochs):
-    """Learning rate of 0-based `epoch`: linear warm-up, then constant or cosine to zero."""
+    """Learning rate of 0-based `epoch`: linear warm-up, then constant or cosine to zero over the
+    main schedule's `total_epochs` (the recipe's, or fewer under a time budget); after the recipe's
+    `epochs`, its restart cycles."""
+    if epoch >= recipe.epochs:
+        return _restart_rate(recipe.restarts, epoch - recipe.epochs)
     base = recipe.learning_rate
     if epoch < recipe.warmup_epochs:
         return base * (epoch + 1) / (recipe.warmup_epochs + 1)
@@ -150,6 +183,17 @@ def scheduled_rate(recipe, epoch, total_epochs):
         progress = min(1.0, (epoch - recipe.warmup_epochs) / span)
         return base * 0.5 * (1 + math.cos(math.pi * progress))
     raise ValueError(f"schedule must be 'constant' or 'cosine', got {recipe.schedule!r}")
+
+
+def _restart_rate(cycles, epoch):
+    """The rate of `epoch` (0-based, counted from the end of the main schedule) in the restart cycles."""
+    for cycle in cycles:
+        if epoch < cycle["epochs"]:
+            one_cycle = Recipe(learning_rate=cycle["learning_rate"], warmup_epochs=cycle.get("warmup_epochs", 0),
+                               schedule="cosine", epochs=cycle["epochs"])
+            return scheduled_rate(one_cycle, epoch, cycle["epochs"])
+        epoch -= cycle["epochs"]
+    return 0.0
 
 
 class EpochSchedule(keras.callbacks.Callback):
@@ -179,8 +223,9 @@ class EpochSchedule(keras.callbacks.Callback):
         return min(self.recipe.epochs, int(self._state().get("total_epochs", self.recipe.epochs)))
 
     def planned_epochs(self):
-        """The epochs the run is planned to have: the recipe's, or the time budget's latest plan."""
-        return self.total_epochs
+        """The epochs the run is planned to have: the recipe's with its restart cycles, or the time
+        budget's latest plan (which has no restart cycles)."""
+        return self.total_epochs if self.time_budget else self.recipe.total_epochs
 
     def _state(self):
         if self.time_budget and self.state_path and self.state_path.is_file():
@@ -338,7 +383,7 @@ def fit(network, train, val, recipe, out_dir, *, stored_size=None, seed=0, time_
     histories = []
     small = recipe.small_size if recipe.small_size and recipe.small_fraction > 0 else None
     for size in ([small] if small else []) + [None]:
-        if size and epochs_done >= small_phase_epochs(recipe, schedule.planned_epochs()):
+        if size and epochs_done >= small_phase_epochs(recipe, schedule.total_epochs):
             continue  # a resumed run already past the small epochs
         phase_callbacks = [
             # First: it adds the rate to the logs the others write.
@@ -372,7 +417,7 @@ def fit(network, train, val, recipe, out_dir, *, stored_size=None, seed=0, time_
         with accepting_any_size(network) if size else contextlib.nullcontext():
             # shuffle=False: ArrayBatches shuffles the faces itself. Keras' own shuffle of the batches'
             # order draws from NumPy's global state, which a resumed process would restart.
-            histories.append(wrapper.fit(train_batches, validation_data=val_batches, epochs=recipe.epochs,
+            histories.append(wrapper.fit(train_batches, validation_data=val_batches, epochs=recipe.total_epochs,
                                          initial_epoch=epochs_done, callbacks=phase_callbacks, verbose=verbose,
                                          shuffle=False))
         epochs_done = _epochs_done(out_dir)
@@ -402,7 +447,7 @@ class EndOfSmallPhase(keras.callbacks.Callback):
         schedule.stopped_for_phase = False
 
     def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 >= small_phase_epochs(self.schedule.recipe, self.schedule.planned_epochs()):
+        if epoch + 1 >= small_phase_epochs(self.schedule.recipe, self.schedule.total_epochs):
             self.model.stop_training = self.schedule.stopped_for_phase = True
 
 

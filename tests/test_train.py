@@ -79,6 +79,47 @@ def test_schedule_warmup_and_cosine():
     assert np.all(np.diff(rates[2:]) < 0)
 
 
+def test_restart_cycles_follow_the_main_cosine_and_a_time_budget_drops_them(monkeypatch):
+    """SGDR: 6 main epochs (2 of warm-up), then a 4-epoch cycle from 0.5 with 1 warm-up epoch, then
+    a 2-epoch cycle from 0.2. A budgeted run fits the main cosine to its budget and stops there."""
+    from keras_fer import training
+
+    recipe = Recipe(learning_rate=1.0, epochs=6, warmup_epochs=2, schedule="cosine",
+                    restarts=[{"epochs": 4, "learning_rate": 0.5, "warmup_epochs": 1}, {"epochs": 2, "learning_rate": 0.2}])
+    assert recipe.total_epochs == 12
+    rates = [scheduled_rate(recipe, e, 6) for e in range(13)]
+    main = [1 / 3, 2 / 3, 1.0, 0.5 * (1 + np.cos(np.pi / 4)), 0.5, 0.5 * (1 + np.cos(3 * np.pi / 4))]
+    # Each cycle as the main schedule: warm-up to half the peak, then cosine over the other 3 epochs
+    # (0.5, 0.375, 0.125); the second cycle has no warm-up; after the last cycle, 0.
+    cycles = [0.25, 0.5, 0.375, 0.125] + [0.2, 0.1] + [0.0]
+    assert rates == pytest.approx(main + cycles)
+
+    clock = [0.0]
+    monkeypatch.setattr(training.time, "time", lambda: clock[0])
+    unbudgeted = training.EpochSchedule(recipe)
+    assert unbudgeted.planned_epochs() == 12
+    plans, fed, _ = _run_schedule(unbudgeted, 0, [1] * 12, clock)
+    assert fed == pytest.approx(rates[:12]) and plans == [6] * 12  # the main cosine's span stays 6
+    budgeted = training.EpochSchedule(recipe, time_budget=1000)
+    plans, _, last = _run_schedule(budgeted, 0, [10] * 12, clock)
+    assert last == 5 and budgeted.planned_epochs() == 6  # room for 100 epochs; the main 6 end it
+
+
+def test_bad_restart_cycles_are_named(tmp_path):
+    path = tmp_path / "r.json"
+    for restarts, message in [
+            ([{"epochs": 10}], r"restarts\[0\]: needs an object with 'epochs' and 'learning_rate'"),
+            ([{"epochs": 10, "learning_rate": 1e-4, "peak": 1}], r"restarts\[0\]: unknown field\(s\) \['peak'\]"),
+            ([{"epochs": 5, "learning_rate": 1e-4}, {"epochs": 0, "learning_rate": 1e-4}],
+             r"restarts\[1\]: needs epochs > 0"),
+            ([{"epochs": 2, "learning_rate": "1e-4"}], r"restarts\[0\]: needs .*learning_rate > 0"),
+            ([{"epochs": 2, "learning_rate": 1e-4, "warmup_epochs": 2}],
+             r"restarts\[0\]: needs .*0 <= warmup_epochs < epochs, got \{'epochs': 2")]:
+        path.write_text(json.dumps({"restarts": restarts}))
+        with pytest.raises(ValueError, match=r"r\.json: " + message):
+            Recipe.from_file(path)
+
+
 def test_killed_run_resumes_from_last_completed_epoch(tmp_path, face_folder):
     import os
     import signal
@@ -640,7 +681,7 @@ def test_run_folder_names_what_sets_the_run_apart(tmp_path, monkeypatch):
 
 
 def test_reference_recipes_train_one_short_epoch_and_resume(tmp_path, face_folder):
-    """The shipped reference recipe, shrunk (32 px, small batches, 3 epochs): it loads, trains an
+    """The shipped reference recipe, shrunk (32 px, small batches, 2 + 2 epochs): it loads, trains an
     epoch, crashes, and `--resume` finishes the run in the same folder. ferplus-reference is the
     same recipe on FER+'s vote shares, so this run covers it too (vote shares are test_data's job,
     training on soft labels test_distillation's). A small network stands in for `improved`: the
@@ -655,8 +696,12 @@ def test_reference_recipes_train_one_short_epoch_and_resume(tmp_path, face_folde
     ferplus = training.get_recipe("ferplus-reference")
     assert dataclasses.replace(ferplus, label_mode=recipe.label_mode) == recipe
     assert ferplus.label_mode == "probability" and recipe.model_options == {}
-    assert recipe == dataclasses.replace(training.RECIPES["strong"], epochs=150, input_size=96)
-    recipe = dataclasses.replace(recipe, input_size=32, batch_size=16, epochs=3)
+    restart = {"epochs": 40, "learning_rate": 3e-4, "warmup_epochs": 1}
+    assert recipe == dataclasses.replace(training.RECIPES["strong"], epochs=150, input_size=96, restarts=[restart])
+    # 2 main epochs, then a restart cycle of 2 (1 of warm-up): the crash and the resume fall in
+    # the main schedule, the run ends in the cycle.
+    recipe = dataclasses.replace(recipe, input_size=32, batch_size=16, epochs=2,
+                                 restarts=[dict(restart, epochs=2)])
 
     faces = load_dataset("folder", face_folder)["all"]
     faces = faces.subset(np.arange(0, len(faces), 2))
@@ -669,8 +714,12 @@ def test_reference_recipes_train_one_short_epoch_and_resume(tmp_path, face_folde
         training.fit(network(), faces, faces, recipe, out, seed=3, extra_callbacks=[CrashAfterFirstEpoch()])
     assert [int(r["epoch"]) for r in csv.DictReader(open(out / "history.csv"))] == [0]
     training.fit(network(), faces, faces, recipe, out, seed=3)
-    assert [int(r["epoch"]) for r in csv.DictReader(open(out / "history.csv"))] == [0, 1, 2]
-    assert (out / "best.keras").is_file()
+    rows = list(csv.DictReader(open(out / "history.csv")))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]
+    expected = [scheduled_rate(recipe, epoch, 2) for epoch in range(4)]
+    assert expected[2:] == pytest.approx([1.5e-4, 3e-4])  # the cycle: warm-up, then its peak
+    assert [float(r["learning_rate"]) for r in rows] == pytest.approx(expected)
+    assert (out / "best.keras").is_file() and not (out / "backup").exists()  # finished
 
 
 class CrashAtEpoch(keras.callbacks.Callback):

@@ -69,8 +69,8 @@ class Recipe:
     restarts: list = dataclasses.field(default_factory=list)
 
     def __post_init__(self):
-        for number, cycle in enumerate(self.restarts, 1):
-            where = f"restarts[{number - 1}]"
+        for index, cycle in enumerate(self.restarts):
+            where = f"restarts[{index}]"
             if not isinstance(cycle, dict) or not {"epochs", "learning_rate"} <= set(cycle):
                 raise ValueError(f"{where}: needs an object with 'epochs' and 'learning_rate' (and "
                                  f"optionally 'warmup_epochs'), got {cycle!r}")

@@ -77,10 +77,9 @@ class Recipe:
             unknown = sorted(set(cycle) - {"epochs", "learning_rate", "warmup_epochs"})
             if unknown:
                 raise ValueError(f"{where}: unknown field(s) {unknown}; known: epochs, learning_rate, warmup_epochs")
-            numbers = [cycle["epochs"], cycle["learning_rate"], cycle.get("warmup_epochs", 0)]
-            if not (all(isinstance(n, (int, float)) for n in numbers) and isinstance(cycle["epochs"], int)
-                    and cycle["epochs"] > 0 and cycle["learning_rate"] > 0
-                    and 0 <= cycle.get("warmup_epochs", 0) < cycle["epochs"]):
+            epochs, rate, warmup = cycle["epochs"], cycle["learning_rate"], cycle.get("warmup_epochs", 0)
+            if not (isinstance(epochs, int) and all(isinstance(n, (int, float)) for n in (rate, warmup))
+                    and epochs > 0 and rate > 0 and 0 <= warmup < epochs):
                 raise ValueError(f"{where}: needs epochs > 0 (an integer), learning_rate > 0 and "
                                  f"0 <= warmup_epochs < epochs, got {cycle!r}")
 
